@@ -1,0 +1,152 @@
+//! Auto-number patterns such as `NCR-{yyyy}-{seq:4}` or `IQC-{yyyy}{MM}-{seq:4}`.
+//!
+//! The engine formats numbers; the server owns the counter. A sequence restarts whenever the
+//! date parts of the pattern change, so the counter is kept per [`AutoNumberPattern::scope`]:
+//! `IQC-{yyyy}{MM}-{seq:4}` counts per month, `NCR-{yyyy}-{seq:4}` per year, and a pattern
+//! without date parts never restarts.
+//!
+//! Tokens: `{yyyy}` `{yy}` `{MM}` `{dd}` and `{seq}` / `{seq:N}` (zero-padded to N digits,
+//! 1..=12). Literal braces are written `{{` and `}}`.
+
+use std::fmt::Write as _;
+
+/// A calendar date, supplied by the caller (the engine never reads the clock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date {
+    pub year: i32,
+    pub month: u8,
+    pub day: u8,
+}
+
+impl Date {
+    /// Parses `YYYY-MM-DD`, checking the day against the month (and leap years).
+    pub fn parse(text: &str) -> Option<Date> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+            return None;
+        }
+        let year: i32 = text[0..4].parse().ok()?;
+        let month: u8 = text[5..7].parse().ok()?;
+        let day: u8 = text[8..10].parse().ok()?;
+        let date = Date { year, month, day };
+        (month >= 1 && month <= 12 && day >= 1 && day <= date.days_in_month()).then_some(date)
+    }
+
+    fn days_in_month(self) -> u8 {
+        match self.month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            _ if (self.year % 4 == 0 && self.year % 100 != 0) || self.year % 400 == 0 => 29,
+            _ => 28,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Token {
+    Literal(String),
+    Year4,
+    Year2,
+    Month,
+    Day,
+    Seq(usize),
+}
+
+/// A parsed pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AutoNumberPattern {
+    tokens: Vec<Token>,
+}
+
+impl AutoNumberPattern {
+    /// Parses a pattern; it must contain exactly one `{seq}` token.
+    pub fn parse(pattern: &str) -> Result<AutoNumberPattern, String> {
+        let mut tokens = Vec::new();
+        let mut literal = String::new();
+        let mut chars = pattern.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    literal.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    literal.push('}');
+                }
+                '}' => return Err("unmatched “}”; write “}}” for a literal brace".to_owned()),
+                '{' => {
+                    let mut name = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(c) => name.push(c),
+                            None => return Err(format!("unclosed “{{{name}”")),
+                        }
+                    }
+                    if !literal.is_empty() {
+                        tokens.push(Token::Literal(std::mem::take(&mut literal)));
+                    }
+                    tokens.push(match name.as_str() {
+                        "yyyy" => Token::Year4,
+                        "yy" => Token::Year2,
+                        "MM" => Token::Month,
+                        "dd" => Token::Day,
+                        "seq" => Token::Seq(1),
+                        _ => match name.strip_prefix("seq:").map(str::parse::<usize>) {
+                            Some(Ok(width)) if (1..=12).contains(&width) => Token::Seq(width),
+                            Some(_) => return Err(format!("“{{{name}}}”: the width must be 1 to 12")),
+                            None => return Err(format!("unknown token “{{{name}}}”; use yyyy, yy, MM, dd or seq:N")),
+                        },
+                    });
+                }
+                c => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            tokens.push(Token::Literal(literal));
+        }
+        match tokens.iter().filter(|t| matches!(t, Token::Seq(_))).count() {
+            1 => Ok(AutoNumberPattern { tokens }),
+            0 => Err("the pattern needs a {seq} token".to_owned()),
+            _ => Err("the pattern may hold only one {seq} token".to_owned()),
+        }
+    }
+
+    /// The key under which the counter runs for `date`: the pattern's date parts, so that
+    /// a monthly pattern restarts every month. Empty for patterns without date parts.
+    pub fn scope(&self, date: Date) -> String {
+        let mut scope = String::new();
+        for token in &self.tokens {
+            match token {
+                Token::Year4 | Token::Year2 => {
+                    let _ = write!(scope, "{:04}", date.year);
+                }
+                Token::Month => {
+                    let _ = write!(scope, "-{:02}", date.month);
+                }
+                Token::Day => {
+                    let _ = write!(scope, "-{:02}", date.day);
+                }
+                Token::Literal(_) | Token::Seq(_) => {}
+            }
+        }
+        scope
+    }
+
+    /// Formats the number for `date` and the counter value `seq` (which starts at 1).
+    pub fn format(&self, date: Date, seq: u64) -> String {
+        let mut out = String::new();
+        for token in &self.tokens {
+            let _ = match token {
+                Token::Literal(text) => write!(out, "{text}"),
+                Token::Year4 => write!(out, "{:04}", date.year),
+                Token::Year2 => write!(out, "{:02}", date.year.rem_euclid(100)),
+                Token::Month => write!(out, "{:02}", date.month),
+                Token::Day => write!(out, "{:02}", date.day),
+                Token::Seq(width) => write!(out, "{seq:0width$}"),
+            };
+        }
+        out
+    }
+}

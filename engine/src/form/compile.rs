@@ -1,0 +1,304 @@
+//! Compiling a definition: structural checks, rules compiled once, the evaluation order of
+//! computed values and conditions, and the JSON Schema validator.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::auto_number::AutoNumberPattern;
+use super::check::{check_definition, walk_items};
+use super::issue::{localize, Code, Issue};
+use super::parse::{parse_definition, pointer};
+use super::schema::{record_schema, Flavour};
+use super::{Field, FieldKind, FormDefinition, Samples};
+use crate::i18n::Lang;
+use crate::rules::{Limits, Rule, RuleErrorKind, Sandbox};
+
+/// A definition ready to validate records. Build it once per form version and reuse it.
+pub struct CompiledForm {
+    pub(super) definition: FormDefinition,
+    pub(super) public_schema: Value,
+    pub(super) validator: jsonschema::Validator,
+    pub(super) sandbox: Sandbox,
+    pub(super) root: Level,
+}
+
+impl std::fmt::Debug for CompiledForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledForm").field("key", &self.definition.key).finish_non_exhaustive()
+    }
+}
+
+/// The data fields of the record, or of one subtable's rows.
+pub(super) struct Level {
+    pub slots: Vec<Slot>,
+    /// Slot indices in evaluation order: every slot after the slots its rules read.
+    pub order: Vec<usize>,
+    pub index: HashMap<String, usize>,
+    /// Whether rules of this level read `parent` (only row levels may).
+    pub reads_parent: bool,
+}
+
+pub(super) struct Slot {
+    pub field: Field,
+    /// The conditions of the field and of the layout items around it; all must hold.
+    pub visible: Vec<Rule>,
+    pub required_if: Option<Rule>,
+    pub computed: Option<Rule>,
+    pub samples: Option<Rule>,
+    pub auto_number: Option<AutoNumberPattern>,
+    /// Keys of this level that the slot's rules read; issues on them silence rule failures.
+    pub reads: Vec<String>,
+    pub rows: Option<Box<Level>>,
+}
+
+impl Slot {
+    pub fn key(&self) -> &str {
+        &self.field.key
+    }
+}
+
+impl CompiledForm {
+    /// Parses, checks and compiles a definition with default rule limits.
+    pub fn compile(definition: &Value, lang: Lang) -> Result<CompiledForm, Vec<Issue>> {
+        CompiledForm::compile_with(definition, Limits::default(), lang)
+    }
+
+    pub fn compile_with(definition: &Value, limits: Limits, lang: Lang) -> Result<CompiledForm, Vec<Issue>> {
+        let localized = |mut issues: Vec<Issue>| {
+            localize(&mut issues, lang);
+            issues
+        };
+        let definition = parse_definition(definition).map_err(localized)?;
+        CompiledForm::from_definition(definition, limits).map_err(localized)
+    }
+
+    /// Compiles an already parsed definition. Issues come without messages (see
+    /// [`localize`]).
+    pub fn from_definition(definition: FormDefinition, limits: Limits) -> Result<CompiledForm, Vec<Issue>> {
+        let mut issues = check_definition(&definition);
+        let sandbox = Sandbox::new(limits);
+        let paths = definition_paths(&definition.fields, "/fields");
+        let root = build_level(&definition.key, &definition.fields, &paths, None, &sandbox, &mut issues);
+        if !issues.is_empty() {
+            return Err(issues);
+        }
+        let public_schema = record_schema(&definition, Flavour::Public);
+        let validation_schema = record_schema(&definition, Flavour::Validation);
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&validation_schema)
+            .map_err(|error| vec![Issue::new("", Code::InvalidDefinition).param("detail", error.to_string())])?;
+        Ok(CompiledForm { definition, public_schema, validator, sandbox, root })
+    }
+
+    pub fn definition(&self) -> &FormDefinition {
+        &self.definition
+    }
+
+    /// The public JSON Schema (draft 2020-12) of stored records, for outside tools.
+    pub fn json_schema(&self) -> &Value {
+        &self.public_schema
+    }
+
+    /// Auto-number fields with their patterns; the server allocates one counter value per
+    /// field and [`AutoNumberPattern::scope`] before processing a new record.
+    pub fn auto_numbers(&self) -> Vec<(&str, &AutoNumberPattern)> {
+        self.root.slots.iter().filter_map(|slot| Some((slot.key(), slot.auto_number.as_ref()?))).collect()
+    }
+
+    /// Top-level fields the server must keep unique across records.
+    pub fn unique_fields(&self) -> Vec<&str> {
+        self.root.slots.iter().filter(|slot| slot.field.common.unique).map(Slot::key).collect()
+    }
+}
+
+/// Definition paths of items by identity (address), so levels can point issues at the
+/// definition.
+fn definition_paths(fields: &[Field], path: &str) -> HashMap<*const Field, String> {
+    let mut paths = HashMap::new();
+    walk_items(fields, path, &mut |field, field_path| {
+        paths.insert(field as *const Field, field_path.to_owned());
+        if let FieldKind::Subtable(spec) = &field.kind {
+            paths.extend(definition_paths(&spec.fields, &pointer(field_path, "fields")));
+        }
+    });
+    paths
+}
+
+fn build_level(
+    rule_prefix: &str,
+    fields: &[Field],
+    paths: &HashMap<*const Field, String>,
+    parent: Option<&[String]>,
+    sandbox: &Sandbox,
+    issues: &mut Vec<Issue>,
+) -> Level {
+    let data = super::data_fields(fields);
+    let keys: Vec<String> = data.iter().map(|(field, _)| field.key.clone()).collect();
+    let mut variables: Vec<&str> = keys.iter().map(String::as_str).collect();
+    if parent.is_some() {
+        variables.push("parent");
+    }
+    let path_of = |field: &Field| paths.get(&(field as *const Field)).cloned().unwrap_or_default();
+    let compile = |field: &Field, property: &str, source: &str, issues: &mut Vec<Issue>| -> Option<Rule> {
+        let name = format!("{rule_prefix}.{}.{property}", field.key);
+        let path = pointer(&path_of(field), property);
+        match sandbox.compile(&name, source, &variables) {
+            Ok(rule) => {
+                check_parent_members(&rule, parent, &path, issues);
+                Some(rule)
+            }
+            Err(error) => {
+                issues.push(match error.kind {
+                    RuleErrorKind::UnknownVariable { name } => Issue::new(path, Code::UnknownReference).param("name", name),
+                    _ => Issue::new(path, Code::InvalidExpression).param("detail", detail(&error.to_string())),
+                });
+                None
+            }
+        }
+    };
+
+    let mut slots = Vec::with_capacity(data.len());
+    let mut reads_parent = false;
+    for (field, layout) in &data {
+        let field = *field;
+        let mut visible = Vec::new();
+        for item in layout.iter().copied().chain(std::iter::once(field)) {
+            if let Some(source) = &item.common.visible_if {
+                visible.extend(compile(item, "visible_if", source, issues));
+            }
+        }
+        let required_if = field.common.required_if.as_ref().and_then(|s| compile(field, "required_if", s, issues));
+        let computed = match &field.kind {
+            FieldKind::Computed(spec) => compile(field, "expr", &spec.expr, issues),
+            _ => None,
+        };
+        let samples = match &field.kind {
+            FieldKind::Measurement(spec) => match &spec.samples {
+                Some(Samples::Expr(source)) => compile(field, "samples", source, issues),
+                _ => None,
+            },
+            _ => None,
+        };
+        let auto_number = match &field.kind {
+            FieldKind::AutoNumber(spec) => AutoNumberPattern::parse(&spec.pattern).ok(),
+            _ => None,
+        };
+        let rows = match &field.kind {
+            FieldKind::Subtable(spec) => {
+                let prefix = format!("{rule_prefix}.{}", field.key);
+                Some(Box::new(build_level(&prefix, &spec.fields, paths, Some(&keys), sandbox, issues)))
+            }
+            _ => None,
+        };
+        let rules = visible.iter().chain(&required_if).chain(&computed).chain(&samples);
+        let mut reads: Vec<String> = Vec::new();
+        for rule in rules {
+            for reference in rule.references() {
+                if reference.name == "parent" && parent.is_some() {
+                    reads_parent = true;
+                } else if keys.contains(&reference.name) && !reads.contains(&reference.name) {
+                    reads.push(reference.name.clone());
+                }
+            }
+        }
+        // A subtable also waits for the parent fields its rows read.
+        if let Some(rows) = &rows {
+            for slot in &rows.slots {
+                for rule in slot.visible.iter().chain(&slot.required_if).chain(&slot.computed).chain(&slot.samples) {
+                    for reference in rule.references() {
+                        if let (true, Some(member)) = (reference.name == "parent", &reference.member) {
+                            if keys.contains(member) && !reads.contains(member) {
+                                reads.push(member.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        slots.push(Slot { field: strip_children(field), visible, required_if, computed, samples, auto_number, reads, rows });
+    }
+    let index: HashMap<String, usize> = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+    let order = evaluation_order(&slots, &index, &data.iter().map(|(f, _)| path_of(f)).collect::<Vec<_>>(), issues);
+    Level { slots, order, index, reads_parent }
+}
+
+/// `parent.x` must name a field of the enclosing record.
+fn check_parent_members(rule: &Rule, parent: Option<&[String]>, path: &str, issues: &mut Vec<Issue>) {
+    let Some(parent_keys) = parent else { return };
+    for reference in rule.references() {
+        if let (true, Some(member)) = (reference.name == "parent", &reference.member) {
+            if !parent_keys.contains(member) {
+                issues.push(Issue::new(path, Code::UnknownReference).param("name", format!("parent.{member}")));
+            }
+        }
+    }
+}
+
+/// A slot keeps its own properties; its children live in the nested level.
+fn strip_children(field: &Field) -> Field {
+    let mut field = field.clone();
+    if let FieldKind::Subtable(spec) = &mut field.kind {
+        spec.fields.clear();
+    }
+    field
+}
+
+/// Orders slots so that every slot comes after those it reads, reporting each cycle once.
+fn evaluation_order(slots: &[Slot], index: &HashMap<String, usize>, paths: &[String], issues: &mut Vec<Issue>) -> Vec<usize> {
+    let edges: Vec<Vec<usize>> =
+        slots.iter().map(|slot| slot.reads.iter().filter_map(|key| index.get(key).copied()).collect()).collect();
+    // Depth-first search with colours; a grey node reached again closes a cycle.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        White,
+        Grey,
+        Black,
+    }
+    fn visit(
+        node: usize,
+        edges: &[Vec<usize>],
+        marks: &mut [Mark],
+        stack: &mut Vec<usize>,
+        order: &mut Vec<usize>,
+        cycles: &mut Vec<Vec<usize>>,
+    ) {
+        marks[node] = Mark::Grey;
+        stack.push(node);
+        for &next in &edges[node] {
+            match marks[next] {
+                Mark::White => visit(next, edges, marks, stack, order, cycles),
+                Mark::Grey => {
+                    let start = stack.iter().position(|&n| n == next).unwrap_or(0);
+                    cycles.push(stack[start..].to_vec());
+                }
+                Mark::Black => {}
+            }
+        }
+        stack.pop();
+        marks[node] = Mark::Black;
+        order.push(node);
+    }
+    let mut marks = vec![Mark::White; slots.len()];
+    let mut order = Vec::with_capacity(slots.len());
+    let mut cycles = Vec::new();
+    for node in 0..slots.len() {
+        if marks[node] == Mark::White {
+            visit(node, &edges, &mut marks, &mut Vec::new(), &mut order, &mut cycles);
+        }
+    }
+    for cycle in cycles {
+        let first = *cycle.iter().min().unwrap_or(&0);
+        let start = cycle.iter().position(|&n| n == first).unwrap_or(0);
+        let mut names: Vec<&str> = cycle[start..].iter().chain(&cycle[..start]).map(|&n| slots[n].key()).collect();
+        names.push(slots[first].key());
+        issues.push(Issue::new(paths[first].clone(), Code::DependencyCycle).param("cycle", names.join(" → ")));
+    }
+    order
+}
+
+/// A rule error's text without the `rule ...:` prefix, which the issue path already gives.
+fn detail(message: &str) -> String {
+    message.split_once(": ").map_or(message, |(_, rest)| rest).to_owned()
+}

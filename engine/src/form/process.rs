@@ -1,0 +1,578 @@
+//! Processing a submitted record: normalise, evaluate conditions and computed values in
+//! dependency order, judge measurements, validate against the compiled JSON Schema, then run
+//! the checks JSON Schema cannot express. Every problem is reported at once.
+
+use std::collections::{BTreeMap, HashSet};
+
+use jsonschema::error::ValidationErrorKind;
+use rhai::Dynamic;
+use serde_json::{Map, Value};
+
+use super::auto_number::Date;
+use super::compile::{CompiledForm, Level, Slot};
+use super::issue::{localize, Code, Issue};
+use super::parse::pointer;
+use super::{FieldKind, MeasurementSpec, Samples};
+use crate::i18n::Lang;
+use crate::rules::{to_dynamic, to_json, Rule, RuleError, RuleErrorKind, Sandbox};
+
+/// What the caller knows that the engine must not look up itself.
+#[derive(Clone, Debug, Default)]
+pub struct RecordContext<'a> {
+    pub lang: Lang,
+    /// The stored record this submission replaces, for updates. Read-only and auto-number
+    /// values are kept from it, and defaults apply only when it is absent (a new record).
+    pub previous: Option<&'a Value>,
+    /// Today in the workspace's time zone, for auto-numbers.
+    pub today: Option<Date>,
+    /// Counter values the server allocated, by auto-number field key.
+    pub sequences: BTreeMap<String, u64>,
+}
+
+/// The processed record (with computed values, judgements and auto-numbers) and every issue.
+/// The record is meant to be stored only when `issues` is empty.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub record: Value,
+    pub issues: Vec<Issue>,
+}
+
+impl Outcome {
+    pub fn is_valid(&self) -> bool {
+        self.issues.is_empty()
+    }
+}
+
+/// A rule that failed while evaluating; reported only if the fields it reads are fine,
+/// because a wrong input usually makes the rule fail too and one message is enough.
+struct RuleFailure {
+    path: String,
+    reads: Vec<String>,
+    error: RuleError,
+}
+
+struct Run<'a> {
+    sandbox: &'a Sandbox,
+    ctx: &'a RecordContext<'a>,
+    issues: Vec<Issue>,
+    failures: Vec<RuleFailure>,
+}
+
+impl CompiledForm {
+    /// Validates and completes a submitted record.
+    pub fn process(&self, input: &Value, ctx: &RecordContext<'_>) -> Outcome {
+        let mut run = Run { sandbox: &self.sandbox, ctx, issues: Vec::new(), failures: Vec::new() };
+        let Some(object) = input.as_object() else {
+            let mut issues = vec![Issue::new("", Code::NotAnObject)];
+            localize(&mut issues, ctx.lang);
+            return Outcome { record: Value::Object(Map::new()), issues };
+        };
+        let previous = ctx.previous.and_then(Value::as_object);
+        let record = run.level(&self.root, object, previous, None, "", true);
+        let record = Value::Object(record);
+
+        for error in self.validator.iter_errors(&record) {
+            let kind = error.kind();
+            let path = error.instance_path().as_str().to_owned();
+            map_schema_error(&self.root, &path, kind, error.instance(), &mut run.issues);
+        }
+        let failures = std::mem::take(&mut run.failures);
+        for failure in failures {
+            let blamed = failure.reads.iter().any(|read| {
+                run.issues.iter().any(|issue| issue.path == *read || issue.path.starts_with(&format!("{read}/")))
+            });
+            if !blamed {
+                run.issues.push(rule_issue(&failure.path, &failure.error));
+            }
+        }
+        let mut seen = HashSet::new();
+        run.issues.retain(|issue| seen.insert((issue.path.clone(), issue.code)));
+        localize(&mut run.issues, ctx.lang);
+        Outcome { record, issues: run.issues }
+    }
+
+    /// Like [`CompiledForm::process`], as a `Result`.
+    pub fn validate(&self, input: &Value, ctx: &RecordContext<'_>) -> Result<Value, Vec<Issue>> {
+        let outcome = self.process(input, ctx);
+        if outcome.issues.is_empty() { Ok(outcome.record) } else { Err(outcome.issues) }
+    }
+}
+
+fn rule_issue(path: &str, error: &RuleError) -> Issue {
+    let text = error.to_string();
+    let detail = text.split_once(": ").map_or(text.as_str(), |(_, rest)| rest);
+    let mut issue = Issue::new(path, Code::RuleFailed).param("rule", error.rule.as_str()).param("detail", detail);
+    if let RuleErrorKind::LimitExceeded { limit, value } = &error.kind {
+        issue = issue.param("limit", *limit).param("limit_value", *value);
+    }
+    issue
+}
+
+impl Run<'_> {
+    /// Processes one record or row. `base` is its JSON pointer.
+    fn level(
+        &mut self,
+        level: &Level,
+        input: &Map<String, Value>,
+        previous: Option<&Map<String, Value>>,
+        parent: Option<&Dynamic>,
+        base: &str,
+        top: bool,
+    ) -> Map<String, Value> {
+        let mut record = Map::new();
+        for (key, value) in input {
+            let Some(&index) = level.index.get(key) else {
+                self.issues.push(Issue::new(pointer(base, key), Code::UnknownField).param("field", key.as_str()));
+                continue;
+            };
+            let slot = &level.slots[index];
+            if slot.field.kind.is_server_owned() || slot.field.common.read_only {
+                continue; // The server decides these values.
+            }
+            if let Some(value) = normalize(&slot.field.kind, value) {
+                record.insert(key.clone(), value);
+            }
+        }
+        for slot in &level.slots {
+            let key = slot.key();
+            let kept = slot.field.common.read_only || slot.auto_number.is_some();
+            if kept {
+                if let Some(value) = previous.and_then(|p| p.get(key)) {
+                    record.insert(key.to_owned(), value.clone());
+                    continue;
+                }
+            }
+            if previous.is_none() && !record.contains_key(key) {
+                if let Some(default) = &slot.field.common.default {
+                    record.insert(key.to_owned(), default.clone());
+                }
+            }
+        }
+
+        let mut required = vec![false; level.slots.len()];
+        let mut visible = vec![true; level.slots.len()];
+        for &index in &level.order {
+            let slot = &level.slots[index];
+            let key = slot.key();
+            let path = pointer(base, key);
+            for rule in &slot.visible {
+                match self.eval_bool(rule, slot, level, &record, parent, &path) {
+                    Some(false) => visible[index] = false,
+                    // A failing condition keeps the field: dropping data on an error is worse.
+                    Some(true) | None => {}
+                }
+            }
+            if !visible[index] {
+                record.remove(key);
+                continue;
+            }
+            if let Some(rule) = &slot.computed {
+                let vars = variables(rule, level, &record, parent);
+                match self.sandbox.eval(rule, vars) {
+                    Ok(value) => match to_json(&value) {
+                        Value::Null => {
+                            record.remove(key);
+                        }
+                        value => {
+                            record.insert(key.to_owned(), value);
+                        }
+                    },
+                    Err(error) => {
+                        record.remove(key);
+                        self.fail(&path, slot, base, error);
+                    }
+                }
+            }
+            if let (Some(pattern), false) = (&slot.auto_number, record.contains_key(key)) {
+                if let (Some(today), Some(seq)) = (self.ctx.today, self.ctx.sequences.get(key)) {
+                    record.insert(key.to_owned(), Value::String(pattern.format(today, *seq)));
+                }
+            }
+            if let (Some(rows), Some(Value::Array(_))) = (&slot.rows, record.get(key)) {
+                self.rows(rows, key, &mut record, previous, &path);
+            }
+            if let FieldKind::Measurement(spec) = &slot.field.kind {
+                let expected = self.sample_count(spec, slot, level, &record, parent, &path);
+                if let Some(value) = record.get_mut(key) {
+                    judge(spec, value, expected, &path, &mut self.issues);
+                }
+            }
+            if let Some(rule) = &slot.required_if {
+                required[index] = self.eval_bool(rule, slot, level, &record, parent, &path).unwrap_or(false);
+            }
+            required[index] |= slot.field.common.required;
+        }
+
+        for (index, slot) in level.slots.iter().enumerate() {
+            let path = pointer(base, slot.key());
+            let value = record.get(slot.key());
+            if visible[index] && required[index] && !slot.field.kind.is_server_owned() && is_empty(value) {
+                self.issues.push(Issue::new(&path, Code::Required));
+            }
+            if let Some(value) = value {
+                extra_checks(slot, value, &path, &mut self.issues);
+            }
+        }
+        let _ = top;
+        record
+    }
+
+    fn rows(
+        &mut self,
+        rows: &Level,
+        key: &str,
+        record: &mut Map<String, Value>,
+        previous: Option<&Map<String, Value>>,
+        path: &str,
+    ) {
+        let parent = rows.reads_parent.then(|| to_dynamic(&Value::Object(record.clone())));
+        let previous_rows = previous.and_then(|p| p.get(key)).and_then(Value::as_array);
+        let Some(Value::Array(items)) = record.get_mut(key) else { return };
+        for (row_index, row) in items.iter_mut().enumerate() {
+            // Rows that are not objects are left to the schema, which reports their type.
+            let Some(row_object) = row.as_object() else { continue };
+            let previous_row = previous_rows.and_then(|r| r.get(row_index)).and_then(Value::as_object);
+            let row_path = format!("{path}/{row_index}");
+            let processed = self.level(rows, row_object, previous_row, parent.as_ref(), &row_path, false);
+            *row = Value::Object(processed);
+        }
+        // Unique columns: no two rows hold the same value.
+        for slot in rows.slots.iter().filter(|s| s.field.common.unique) {
+            let mut first_row: Vec<(&Value, usize)> = Vec::new();
+            for (row_index, row) in items.iter().enumerate() {
+                let Some(value) = row.get(slot.key()) else { continue };
+                match first_row.iter().find(|(seen, _)| *seen == value) {
+                    Some((_, first)) => self.issues.push(
+                        Issue::new(format!("{path}/{row_index}/{}", slot.key()), Code::DuplicateValue)
+                            .param("row", (*first + 1) as u64),
+                    ),
+                    None => first_row.push((value, row_index)),
+                }
+            }
+        }
+    }
+
+    fn sample_count(
+        &mut self,
+        spec: &MeasurementSpec,
+        slot: &Slot,
+        level: &Level,
+        record: &Map<String, Value>,
+        parent: Option<&Dynamic>,
+        path: &str,
+    ) -> Option<u64> {
+        match (&spec.samples, &slot.samples) {
+            (Some(Samples::Fixed(n)), _) => Some(*n),
+            (Some(Samples::Expr(_)), Some(rule)) => {
+                let vars = variables(rule, level, record, parent);
+                match self.sandbox.eval(rule, vars) {
+                    Ok(value) => match value.as_int() {
+                        Ok(n) if n >= 0 => Some(n as u64),
+                        _ => {
+                            let found = value.type_name().to_owned();
+                            let error = RuleError {
+                                rule: rule.name().to_owned(),
+                                kind: RuleErrorKind::WrongResultType { expected: "a whole number >= 0", found },
+                            };
+                            self.fail(path, slot, "", error);
+                            None
+                        }
+                    },
+                    Err(error) => {
+                        self.fail(path, slot, "", error);
+                        None
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn eval_bool(
+        &mut self,
+        rule: &Rule,
+        slot: &Slot,
+        level: &Level,
+        record: &Map<String, Value>,
+        parent: Option<&Dynamic>,
+        path: &str,
+    ) -> Option<bool> {
+        let vars = variables(rule, level, record, parent);
+        match self.sandbox.eval_bool(rule, vars) {
+            Ok(answer) => Some(answer),
+            Err(error) => {
+                self.fail(path, slot, "", error);
+                None
+            }
+        }
+    }
+
+    fn fail(&mut self, path: &str, slot: &Slot, _base: &str, error: RuleError) {
+        let base = path.rsplit_once('/').map_or("", |(base, _)| base);
+        let reads = slot.reads.iter().map(|key| pointer(base, key)).collect();
+        self.failures.push(RuleFailure { path: path.to_owned(), reads, error });
+    }
+}
+
+/// The scope of one rule run: exactly the fields it reads (missing ones as `()`).
+fn variables<'r>(rule: &'r Rule, level: &Level, record: &Map<String, Value>, parent: Option<&Dynamic>) -> Vec<(&'r str, Dynamic)> {
+    let mut vars = Vec::with_capacity(rule.references().len());
+    for reference in rule.references() {
+        let name = reference.name.as_str();
+        if name == "parent" {
+            if let Some(parent) = parent {
+                vars.push((name, parent.clone()));
+            }
+        } else if level.index.contains_key(name) && !vars.iter().any(|(n, _)| *n == name) {
+            vars.push((name, record.get(name).map_or(Dynamic::UNIT, to_dynamic)));
+        }
+    }
+    vars
+}
+
+/// Cleans a submitted value: `null` and empty text mean "no value"; scanned codes are
+/// trimmed; a measurement may be sent as a bare list or number of values.
+fn normalize(kind: &FieldKind, value: &Value) -> Option<Value> {
+    match (kind, value) {
+        (_, Value::Null) => None,
+        (FieldKind::Lot(_) | FieldKind::Barcode(_), Value::String(s)) => {
+            let trimmed = s.trim();
+            (!trimmed.is_empty()).then(|| Value::String(trimmed.to_owned()))
+        }
+        (_, Value::String(s)) if s.is_empty() => None,
+        (FieldKind::Measurement(_), Value::Array(values)) => Some(measurement(values.clone())),
+        (FieldKind::Measurement(_), Value::Number(_)) => Some(measurement(vec![value.clone()])),
+        (FieldKind::Measurement(_), Value::Object(object)) => {
+            // Judgements are the engine's; only the sampled values are taken from the client.
+            let mut clean = Map::new();
+            for (key, v) in object {
+                if !matches!(key.as_str(), "judgements" | "result" | "mean" | "min" | "max") {
+                    clean.insert(key.clone(), v.clone());
+                }
+            }
+            Some(Value::Object(clean))
+        }
+        _ => Some(value.clone()),
+    }
+}
+
+fn measurement(values: Vec<Value>) -> Value {
+    let mut object = Map::new();
+    object.insert("values".to_owned(), Value::Array(values));
+    Value::Object(object)
+}
+
+fn is_empty(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        Some(Value::Array(items)) => items.is_empty(),
+        Some(Value::Object(object)) => {
+            object.get("values").and_then(Value::as_array).is_some_and(Vec::is_empty) || object.is_empty()
+        }
+        _ => false,
+    }
+}
+
+/// Adds per-value and overall OK/NG, mean, min and max to a measurement, and checks the
+/// number of values. Values that are not numbers are left to the schema.
+fn judge(spec: &MeasurementSpec, value: &mut Value, expected: Option<u64>, path: &str, issues: &mut Vec<Issue>) {
+    let Some(object) = value.as_object_mut() else { return };
+    let Some(Value::Array(values)) = object.get("values") else { return };
+    let numbers: Vec<f64> = values.iter().filter_map(Value::as_f64).collect();
+    let count = values.len();
+    if let Some(expected) = expected {
+        if count as u64 != expected && count > 0 {
+            issues.push(
+                Issue::new(pointer(path, "values"), Code::WrongSampleCount)
+                    .param("expected", expected)
+                    .param("actual", count as u64),
+            );
+        }
+    }
+    if numbers.len() != count || count == 0 {
+        return;
+    }
+    let min = numbers.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mean = numbers.iter().sum::<f64>() / count as f64;
+    let judged = spec.lsl.is_some() || spec.usl.is_some();
+    if judged {
+        let judgements: Vec<Value> = numbers
+            .iter()
+            .map(|&x| {
+                let ok = spec.lsl.is_none_or(|lsl| x >= lsl) && spec.usl.is_none_or(|usl| x <= usl);
+                Value::from(if ok { "ok" } else { "ng" })
+            })
+            .collect();
+        let all_ok = judgements.iter().all(|j| j == "ok");
+        object.insert("judgements".to_owned(), Value::Array(judgements));
+        object.insert("result".to_owned(), Value::from(if all_ok { "ok" } else { "ng" }));
+    }
+    for (name, x) in [("mean", mean), ("min", min), ("max", max)] {
+        if let Some(number) = serde_json::Number::from_f64(x) {
+            object.insert(name.to_owned(), Value::Number(number));
+        }
+    }
+}
+
+/// Checks JSON Schema cannot express: decimal places and accepted file types.
+fn extra_checks(slot: &Slot, value: &Value, path: &str, issues: &mut Vec<Issue>) {
+    match &slot.field.kind {
+        FieldKind::Number(spec) => {
+            if let (Some(precision), Value::Number(n)) = (spec.precision, value) {
+                if decimals(n) > precision {
+                    issues.push(Issue::new(path, Code::TooManyDecimals).param("precision", precision));
+                }
+            }
+        }
+        FieldKind::Measurement(spec) => {
+            let values = value.get("values").and_then(Value::as_array);
+            if let (Some(precision), Some(values)) = (spec.precision, values) {
+                for (index, v) in values.iter().enumerate() {
+                    if let Value::Number(n) = v {
+                        if decimals(n) > precision {
+                            issues.push(
+                                Issue::new(format!("{path}/values/{index}"), Code::TooManyDecimals).param("precision", precision),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        FieldKind::Attachment(spec) if !spec.accept.is_empty() => {
+            let Some(files) = value.as_array() else { return };
+            for (index, file) in files.iter().enumerate() {
+                let content_type = file.get("content_type").and_then(Value::as_str).unwrap_or_default();
+                let name = file.get("name").and_then(Value::as_str).unwrap_or_default();
+                if file.is_object() && !accepts(&spec.accept, content_type, name) {
+                    issues.push(
+                        Issue::new(format!("{path}/{index}"), Code::FileTypeNotAccepted).param("accept", spec.accept.clone()),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn accepts(accept: &[String], content_type: &str, name: &str) -> bool {
+    let content_type = content_type.to_ascii_lowercase();
+    let name = name.to_ascii_lowercase();
+    accept.iter().any(|pattern| {
+        let pattern = pattern.trim().to_ascii_lowercase();
+        if let Some(ending) = pattern.strip_prefix('.') {
+            name.ends_with(&format!(".{ending}"))
+        } else if let Some(major) = pattern.strip_suffix("/*") {
+            content_type.split('/').next() == Some(major) && content_type.contains('/')
+        } else {
+            content_type == pattern
+        }
+    })
+}
+
+/// Decimal places of a JSON number as written (`1.250` has 3; `1e-3` has 3).
+fn decimals(number: &serde_json::Number) -> u32 {
+    if number.is_i64() || number.is_u64() {
+        return 0;
+    }
+    let text = number.to_string();
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (text.as_str(), 0),
+    };
+    let fraction = mantissa.split_once('.').map_or("", |(_, f)| f).trim_end_matches('0');
+    (fraction.len() as i32 - exponent).max(0) as u32
+}
+
+/// Turns one JSON Schema error into our issue, using the field found at its path.
+fn map_schema_error(root: &Level, path: &str, kind: &ValidationErrorKind, instance: &Value, issues: &mut Vec<Issue>) {
+    let (slot, rest) = locate(root, path);
+    let type_name = slot.map_or("", |s| s.field.kind.type_name());
+    let issue = |code| Issue::new(path, code);
+    let issue = match kind {
+        ValidationErrorKind::Type { .. } => match slot.map(|s| &s.field.kind) {
+            Some(FieldKind::Number(spec)) if rest.is_empty() && spec.integer && instance.is_number() => issue(Code::NotInteger),
+            Some(FieldKind::Number(spec)) if rest.is_empty() && spec.integer => {
+                issue(Code::WrongType).param("expected", "integer")
+            }
+            Some(FieldKind::Measurement(_)) if rest.len() == 2 => issue(Code::WrongType).param("expected", "number"),
+            Some(_) if rest.is_empty() => issue(Code::WrongType).param("expected", type_name),
+            _ => issue(Code::InvalidValue),
+        },
+        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            issue(Code::BelowMin).param("min", limit.clone())
+        }
+        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            if type_name == "attachment" {
+                issue(Code::FileTooLarge).param("max_size", limit.clone())
+            } else {
+                issue(Code::AboveMax).param("max", limit.clone())
+            }
+        }
+        ValidationErrorKind::MinLength { limit } => issue(Code::TooShort).param("min_length", *limit),
+        ValidationErrorKind::MaxLength { limit } => issue(Code::TooLong).param("max_length", *limit),
+        ValidationErrorKind::Pattern { .. } => {
+            let pattern = match slot.map(|s| &s.field.kind) {
+                Some(FieldKind::Text(spec) | FieldKind::Textarea(spec)) => spec.pattern.clone(),
+                Some(FieldKind::Lot(spec) | FieldKind::Barcode(spec)) => spec.pattern.clone(),
+                _ => None,
+            };
+            issue(Code::PatternMismatch).param("pattern", pattern.unwrap_or_default())
+        }
+        ValidationErrorKind::Enum { .. } => {
+            let value = instance.as_str().map_or_else(|| instance.to_string(), str::to_owned);
+            issue(Code::InvalidOption).param("value", value)
+        }
+        ValidationErrorKind::UniqueItems => issue(Code::DuplicateOption),
+        ValidationErrorKind::MinItems { limit } => match type_name {
+            "subtable" => issue(Code::TooFewRows).param("min_rows", *limit),
+            "multiselect" => issue(Code::TooFewItems).param("min_items", *limit),
+            _ => issue(Code::InvalidValue),
+        },
+        ValidationErrorKind::MaxItems { limit } => match type_name {
+            "subtable" => issue(Code::TooManyRows).param("max_rows", *limit),
+            "multiselect" => issue(Code::TooManyItems).param("max_items", *limit),
+            "attachment" => issue(Code::TooManyFiles).param("max_files", *limit),
+            _ => issue(Code::InvalidValue),
+        },
+        ValidationErrorKind::Format { format } if format == "date" => issue(Code::InvalidDate),
+        ValidationErrorKind::Format { format } if format == "date-time" => issue(Code::InvalidDatetime),
+        ValidationErrorKind::Required { property } => {
+            let property = property.as_str().unwrap_or_default();
+            Issue::new(pointer(path, property), Code::Required)
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            for property in unexpected {
+                issues.push(Issue::new(pointer(path, property), Code::UnknownField).param("field", property.as_str()));
+            }
+            return;
+        }
+        _ => issue(Code::InvalidValue),
+    };
+    issues.push(issue);
+}
+
+/// Finds the deepest field at a record path and the path tokens below it.
+fn locate<'a>(root: &'a Level, path: &str) -> (Option<&'a Slot>, Vec<String>) {
+    let tokens: Vec<String> =
+        path.split('/').skip(1).map(|t| t.replace("~1", "/").replace("~0", "~")).collect();
+    let mut level = root;
+    let mut found = None;
+    let mut position = 0;
+    while position < tokens.len() {
+        let Some(&index) = level.index.get(&tokens[position]) else { break };
+        let slot = &level.slots[index];
+        found = Some(slot);
+        position += 1;
+        match &slot.rows {
+            // A row index then a row field.
+            Some(rows) if position + 1 < tokens.len() && rows.index.contains_key(&tokens[position + 1]) => {
+                level = rows;
+                position += 1;
+            }
+            _ => break,
+        }
+    }
+    (found, tokens[position.min(tokens.len())..].to_vec())
+}
