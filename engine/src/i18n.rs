@@ -20,11 +20,7 @@ impl Lang {
     /// means Simplified Chinese, anything else English.
     pub fn from_tag(tag: &str) -> Lang {
         let tag = tag.trim().to_ascii_lowercase();
-        if tag == "zh" || tag.starts_with("zh-") || tag.starts_with("zh_") {
-            Lang::ZhCn
-        } else {
-            Lang::En
-        }
+        if tag == "zh" || tag.starts_with("zh-") || tag.starts_with("zh_") { Lang::ZhCn } else { Lang::En }
     }
 
     /// Picks the language from an `Accept-Language` header: the first listed tag that we
@@ -94,9 +90,9 @@ impl<'de> Deserialize<'de> for I18nText {
             Plain(String),
             Both(Both),
         }
-        match Repr::deserialize(deserializer).map_err(|_| {
-            serde::de::Error::custom("expected a text or an object with \"en\" and \"zh-CN\"")
-        })? {
+        match Repr::deserialize(deserializer)
+            .map_err(|_| serde::de::Error::custom("expected a text or an object with \"en\" and \"zh-CN\""))?
+        {
             Repr::Plain(text) => Ok(I18nText { en: Some(text.clone()), zh_cn: Some(text) }),
             Repr::Both(both) => Ok(I18nText { en: both.en, zh_cn: both.zh_cn }),
         }

@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::auto_number::AutoNumberPattern;
 use super::issue::{Code, Issue};
 use super::parse::pointer;
-use super::schema::{anchored, field_schema, Flavour};
+use super::schema::{Flavour, anchored, field_schema, number};
 use super::{Field, FieldKind, FormDefinition, SelectOption};
 use crate::rules::is_reserved;
 
@@ -82,7 +82,9 @@ fn check_key(field: &Field, path: &str, namespace: &mut HashMap<String, String>,
     } else if is_reserved(&field.key) {
         issues.push(Issue::new(key_path, Code::ReservedKey).param("key", field.key.as_str()));
     } else if let Some(first) = namespace.get(&field.key) {
-        issues.push(Issue::new(key_path, Code::DuplicateKey).param("key", field.key.as_str()).param("first", first.as_str()));
+        issues.push(
+            Issue::new(key_path, Code::DuplicateKey).param("key", field.key.as_str()).param("first", first.as_str()),
+        );
     } else {
         namespace.insert(field.key.clone(), path.to_owned());
     }
@@ -118,7 +120,11 @@ fn check_placement(field: &Field, path: &str, container: Container, issues: &mut
     ];
     for (property, bad) in inapplicable {
         if bad {
-            issues.push(Issue::new(pointer(path, property), Code::NotApplicable).param("property", property).param("type", type_name));
+            issues.push(
+                Issue::new(pointer(path, property), Code::NotApplicable)
+                    .param("property", property)
+                    .param("type", type_name),
+            );
         }
     }
 }
@@ -126,7 +132,13 @@ fn check_placement(field: &Field, path: &str, container: Container, issues: &mut
 fn check_field(field: &Field, path: &str, issues: &mut Vec<Issue>) {
     match &field.kind {
         FieldKind::Text(spec) | FieldKind::Textarea(spec) => {
-            check_range(path, "min_length", spec.min_length.map(|v| v as f64), spec.max_length.map(|v| v as f64), issues);
+            check_range(
+                path,
+                "min_length",
+                spec.min_length.map(|v| v as f64),
+                spec.max_length.map(|v| v as f64),
+                issues,
+            );
             check_pattern(path, spec.pattern.as_deref(), issues);
         }
         FieldKind::Number(spec) => check_range(path, "min", spec.min, spec.max, issues),
@@ -150,12 +162,19 @@ fn check_field(field: &Field, path: &str, issues: &mut Vec<Issue>) {
         FieldKind::Measurement(spec) => {
             if let (Some(lsl), Some(usl)) = (spec.lsl, spec.usl) {
                 if lsl > usl {
-                    issues.push(Issue::new(pointer(path, "lsl"), Code::LslGreaterThanUsl).param("lsl", lsl).param("usl", usl));
+                    issues.push(
+                        Issue::new(pointer(path, "lsl"), Code::LslGreaterThanUsl)
+                            .param("lsl", number(lsl))
+                            .param("usl", number(usl)),
+                    );
                 }
             }
             if let Some(nominal) = spec.nominal {
                 if spec.lsl.is_some_and(|lsl| nominal < lsl) || spec.usl.is_some_and(|usl| nominal > usl) {
-                    issues.push(Issue::new(pointer(path, "nominal"), Code::NominalOutsideLimits).param("nominal", nominal));
+                    issues.push(
+                        Issue::new(pointer(path, "nominal"), Code::NominalOutsideLimits)
+                            .param("nominal", number(nominal)),
+                    );
                 }
             }
             if spec.samples == Some(super::Samples::Fixed(0)) {
@@ -185,7 +204,11 @@ fn check_field(field: &Field, path: &str, issues: &mut Vec<Issue>) {
 fn check_range(path: &str, min_name: &str, min: Option<f64>, max: Option<f64>, issues: &mut Vec<Issue>) {
     if let (Some(min), Some(max)) = (min, max) {
         if min > max {
-            issues.push(Issue::new(pointer(path, min_name), Code::MinGreaterThanMax).param("min", min).param("max", max));
+            issues.push(
+                Issue::new(pointer(path, min_name), Code::MinGreaterThanMax)
+                    .param("min", number(min))
+                    .param("max", number(max)),
+            );
         }
     }
 }
@@ -201,7 +224,9 @@ fn check_options(path: &str, options: &[SelectOption], issues: &mut Vec<Issue>) 
             None | Some("") => issues.push(Issue::new(option_path, Code::OptionWithoutValue)),
             Some(value) => {
                 if seen.insert(value, index).is_some() {
-                    issues.push(Issue::new(pointer(&option_path, "value"), Code::DuplicateOptionValue).param("value", value));
+                    issues.push(
+                        Issue::new(pointer(&option_path, "value"), Code::DuplicateOptionValue).param("value", value),
+                    );
                 }
             }
         }

@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use super::auto_number::AutoNumberPattern;
 use super::check::{check_definition, walk_items};
-use super::issue::{localize, Code, Issue};
-use super::parse::{parse_definition, pointer};
-use super::schema::{record_schema, Flavour};
+use super::issue::{Code, Issue, localize};
+use super::parse::{parse_partial, pointer};
+use super::schema::{Flavour, record_schema};
 use super::{Field, FieldKind, FormDefinition, Samples};
 use crate::i18n::Lang;
 use crate::rules::{Limits, Rule, RuleErrorKind, Sandbox};
@@ -69,8 +69,17 @@ impl CompiledForm {
             localize(&mut issues, lang);
             issues
         };
-        let definition = parse_definition(definition).map_err(localized)?;
-        CompiledForm::from_definition(definition, limits).map_err(localized)
+        let partial = parse_partial(definition);
+        let Some(definition) = partial.definition else { return Err(localized(partial.issues)) };
+        if partial.issues.is_empty() {
+            return CompiledForm::from_definition(definition, limits).map_err(localized);
+        }
+        // Report what the rest of the definition gets wrong too.
+        let mut issues = partial.issues;
+        if let Err(more) = CompiledForm::from_definition(definition, limits) {
+            issues.extend(more);
+        }
+        Err(localized(issues))
     }
 
     /// Compiles an already parsed definition. Issues come without messages (see
@@ -151,7 +160,9 @@ fn build_level(
             }
             Err(error) => {
                 issues.push(match error.kind {
-                    RuleErrorKind::UnknownVariable { name } => Issue::new(path, Code::UnknownReference).param("name", name),
+                    RuleErrorKind::UnknownVariable { name } => {
+                        Issue::new(path, Code::UnknownReference).param("name", name)
+                    }
                     _ => Issue::new(path, Code::InvalidExpression).param("detail", detail(&error.to_string())),
                 });
                 None
@@ -217,7 +228,16 @@ fn build_level(
                 }
             }
         }
-        slots.push(Slot { field: strip_children(field), visible, required_if, computed, samples, auto_number, reads, rows });
+        slots.push(Slot {
+            field: strip_children(field),
+            visible,
+            required_if,
+            computed,
+            samples,
+            auto_number,
+            reads,
+            rows,
+        });
     }
     let index: HashMap<String, usize> = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
     let order = evaluation_order(&slots, &index, &data.iter().map(|(f, _)| path_of(f)).collect::<Vec<_>>(), issues);
@@ -246,7 +266,12 @@ fn strip_children(field: &Field) -> Field {
 }
 
 /// Orders slots so that every slot comes after those it reads, reporting each cycle once.
-fn evaluation_order(slots: &[Slot], index: &HashMap<String, usize>, paths: &[String], issues: &mut Vec<Issue>) -> Vec<usize> {
+fn evaluation_order(
+    slots: &[Slot],
+    index: &HashMap<String, usize>,
+    paths: &[String],
+    issues: &mut Vec<Issue>,
+) -> Vec<usize> {
     let edges: Vec<Vec<usize>> =
         slots.iter().map(|slot| slot.reads.iter().filter_map(|key| index.get(key).copied()).collect()).collect();
     // Depth-first search with colours; a grey node reached again closes a cycle.

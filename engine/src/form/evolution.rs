@@ -7,12 +7,12 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::compile::CompiledForm;
 use super::issue::Issue;
 use super::process::RecordContext;
-use super::{data_fields, Field, FieldKind, FormDefinition};
+use super::{Field, FieldKind, FormDefinition, data_fields};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,7 +87,8 @@ pub fn compare<'r>(
             stored_values.push(StoredValueProblem { record: id.to_owned(), issue });
         }
     }
-    let attention = !stored_values.is_empty() || changes.iter().any(|c| c.compatibility == Compatibility::NeedsAttention);
+    let attention =
+        !stored_values.is_empty() || changes.iter().any(|c| c.compatibility == Compatibility::NeedsAttention);
     let compatibility = if attention { Compatibility::NeedsAttention } else { Compatibility::Compatible };
     EvolutionReport { compatibility, changes, stored_values }
 }
@@ -145,15 +146,28 @@ fn diff_field(old: &Field, new: &Field, path: &str, changes: &mut Vec<Change>) {
     }
     let (oc, nc) = (&old.common, &new.common);
     if !oc.required && nc.required {
-        changes.push(change(path.to_owned(), ChangeKind::BecameRequired, Compatibility::NeedsAttention, Some("required"), None, None));
+        changes.push(change(
+            path.to_owned(),
+            ChangeKind::BecameRequired,
+            Compatibility::NeedsAttention,
+            Some("required"),
+            None,
+            None,
+        ));
     }
     if oc.required && !nc.required {
-        changes.push(change(path.to_owned(), ChangeKind::BecameOptional, Compatibility::Compatible, Some("required"), None, None));
+        changes.push(change(
+            path.to_owned(),
+            ChangeKind::BecameOptional,
+            Compatibility::Compatible,
+            Some("required"),
+            None,
+            None,
+        ));
     }
-    for (property, before, after) in [
-        ("visible_if", &oc.visible_if, &nc.visible_if),
-        ("required_if", &oc.required_if, &nc.required_if),
-    ] {
+    for (property, before, after) in
+        [("visible_if", &oc.visible_if, &nc.visible_if), ("required_if", &oc.required_if, &nc.required_if)]
+    {
         if before != after {
             changes.push(change(
                 path.to_owned(),
@@ -166,7 +180,14 @@ fn diff_field(old: &Field, new: &Field, path: &str, changes: &mut Vec<Change>) {
         }
     }
     if oc.label != nc.label || oc.help != nc.help {
-        changes.push(change(path.to_owned(), ChangeKind::PresentationChanged, Compatibility::Compatible, Some("label"), None, None));
+        changes.push(change(
+            path.to_owned(),
+            ChangeKind::PresentationChanged,
+            Compatibility::Compatible,
+            Some("label"),
+            None,
+            None,
+        ));
     }
     diff_kind(&old.kind, &new.kind, path, changes);
 }
@@ -187,7 +208,14 @@ fn bound(path: &str, property: &str, before: Option<f64>, after: Option<f64>, up
     } else {
         (ChangeKind::ConstraintRelaxed, Compatibility::Compatible)
     };
-    changes.push(change(path.to_owned(), kind, compatibility, Some(property), before.map(|v| json!(v)), after.map(|v| json!(v))));
+    changes.push(change(
+        path.to_owned(),
+        kind,
+        compatibility,
+        Some(property),
+        before.map(|v| json!(v)),
+        after.map(|v| json!(v)),
+    ));
 }
 
 fn as_f64(value: Option<u64>) -> Option<f64> {
@@ -200,9 +228,18 @@ fn diff_kind(old: &FieldKind, new: &FieldKind, path: &str, changes: &mut Vec<Cha
             bound(path, "min_length", as_f64(o.min_length), as_f64(n.min_length), false, changes);
             bound(path, "max_length", as_f64(o.max_length), as_f64(n.max_length), true, changes);
             if o.pattern != n.pattern {
-                let kind = if n.pattern.is_none() { ChangeKind::ConstraintRelaxed } else { ChangeKind::ConstraintTightened };
-                let compatibility = if n.pattern.is_none() { Compatibility::Compatible } else { Compatibility::NeedsAttention };
-                changes.push(change(path.to_owned(), kind, compatibility, Some("pattern"), o.pattern.as_ref().map(|p| json!(p)), n.pattern.as_ref().map(|p| json!(p))));
+                let kind =
+                    if n.pattern.is_none() { ChangeKind::ConstraintRelaxed } else { ChangeKind::ConstraintTightened };
+                let compatibility =
+                    if n.pattern.is_none() { Compatibility::Compatible } else { Compatibility::NeedsAttention };
+                changes.push(change(
+                    path.to_owned(),
+                    kind,
+                    compatibility,
+                    Some("pattern"),
+                    o.pattern.as_ref().map(|p| json!(p)),
+                    n.pattern.as_ref().map(|p| json!(p)),
+                ));
             }
         }
         (FieldKind::Number(o), FieldKind::Number(n)) => {
@@ -231,13 +268,27 @@ fn diff_kind(old: &FieldKind, new: &FieldKind, path: &str, changes: &mut Vec<Cha
             bound(path, "max_files", as_f64(o.max_files), as_f64(n.max_files), true, changes);
             bound(path, "max_size", as_f64(o.max_size), as_f64(n.max_size), true, changes);
             if o.accept != n.accept {
-                changes.push(change(path.to_owned(), ChangeKind::ConstraintTightened, Compatibility::NeedsAttention, Some("accept"), Some(json!(o.accept)), Some(json!(n.accept))));
+                changes.push(change(
+                    path.to_owned(),
+                    ChangeKind::ConstraintTightened,
+                    Compatibility::NeedsAttention,
+                    Some("accept"),
+                    Some(json!(o.accept)),
+                    Some(json!(n.accept)),
+                ));
             }
         }
         (FieldKind::Lot(o) | FieldKind::Barcode(o), FieldKind::Lot(n) | FieldKind::Barcode(n)) => {
             bound(path, "max_length", as_f64(o.max_length), as_f64(n.max_length), true, changes);
             if o.pattern != n.pattern && n.pattern.is_some() {
-                changes.push(change(path.to_owned(), ChangeKind::ConstraintTightened, Compatibility::NeedsAttention, Some("pattern"), o.pattern.as_ref().map(|p| json!(p)), n.pattern.as_ref().map(|p| json!(p))));
+                changes.push(change(
+                    path.to_owned(),
+                    ChangeKind::ConstraintTightened,
+                    Compatibility::NeedsAttention,
+                    Some("pattern"),
+                    o.pattern.as_ref().map(|p| json!(p)),
+                    n.pattern.as_ref().map(|p| json!(p)),
+                ));
             }
         }
         (FieldKind::Subtable(o), FieldKind::Subtable(n)) => {
@@ -258,19 +309,47 @@ fn diff_kind(old: &FieldKind, new: &FieldKind, path: &str, changes: &mut Vec<Cha
                 ));
             }
             if o.samples != n.samples {
-                changes.push(change(path.to_owned(), ChangeKind::ConstraintTightened, Compatibility::NeedsAttention, Some("samples"), Some(json!(o.samples)), Some(json!(n.samples))));
+                changes.push(change(
+                    path.to_owned(),
+                    ChangeKind::ConstraintTightened,
+                    Compatibility::NeedsAttention,
+                    Some("samples"),
+                    Some(json!(o.samples)),
+                    Some(json!(n.samples)),
+                ));
             }
             bound(path, "precision", o.precision.map(f64::from), n.precision.map(f64::from), true, changes);
         }
         (FieldKind::Computed(o), FieldKind::Computed(n)) if o.expr != n.expr => {
-            changes.push(change(path.to_owned(), ChangeKind::RuleChanged, Compatibility::NeedsAttention, Some("expr"), Some(json!(o.expr)), Some(json!(n.expr))));
+            changes.push(change(
+                path.to_owned(),
+                ChangeKind::RuleChanged,
+                Compatibility::NeedsAttention,
+                Some("expr"),
+                Some(json!(o.expr)),
+                Some(json!(n.expr)),
+            ));
         }
         (FieldKind::AutoNumber(o), FieldKind::AutoNumber(n)) if o.pattern != n.pattern => {
             // Existing numbers are kept; only new records get the new pattern.
-            changes.push(change(path.to_owned(), ChangeKind::PresentationChanged, Compatibility::Compatible, Some("pattern"), Some(json!(o.pattern)), Some(json!(n.pattern))));
+            changes.push(change(
+                path.to_owned(),
+                ChangeKind::PresentationChanged,
+                Compatibility::Compatible,
+                Some("pattern"),
+                Some(json!(o.pattern)),
+                Some(json!(n.pattern)),
+            ));
         }
         (FieldKind::Relation(o), FieldKind::Relation(n)) if o.form != n.form => {
-            changes.push(change(path.to_owned(), ChangeKind::ConstraintTightened, Compatibility::NeedsAttention, Some("form"), Some(json!(o.form)), Some(json!(n.form))));
+            changes.push(change(
+                path.to_owned(),
+                ChangeKind::ConstraintTightened,
+                Compatibility::NeedsAttention,
+                Some("form"),
+                Some(json!(o.form)),
+                Some(json!(n.form)),
+            ));
         }
         _ => {}
     }
@@ -279,12 +358,26 @@ fn diff_kind(old: &FieldKind, new: &FieldKind, path: &str, changes: &mut Vec<Cha
 fn diff_options(old: &[super::SelectOption], new: &[super::SelectOption], path: &str, changes: &mut Vec<Change>) {
     for option in old {
         if !new.iter().any(|n| n.value == option.value) {
-            changes.push(change(path.to_owned(), ChangeKind::OptionRemoved, Compatibility::NeedsAttention, Some("options"), Some(json!(option.value())), None));
+            changes.push(change(
+                path.to_owned(),
+                ChangeKind::OptionRemoved,
+                Compatibility::NeedsAttention,
+                Some("options"),
+                Some(json!(option.value())),
+                None,
+            ));
         }
     }
     for option in new {
         if !old.iter().any(|o| o.value == option.value) {
-            changes.push(change(path.to_owned(), ChangeKind::OptionAdded, Compatibility::Compatible, Some("options"), None, Some(json!(option.value()))));
+            changes.push(change(
+                path.to_owned(),
+                ChangeKind::OptionAdded,
+                Compatibility::Compatible,
+                Some("options"),
+                None,
+                Some(json!(option.value())),
+            ));
         }
     }
 }

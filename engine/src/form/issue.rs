@@ -172,9 +172,7 @@ fn param_text(value: Option<&Value>, name: &str, lang: Lang) -> String {
             type_label(s, lang).to_owned()
         }
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => {
-            items.iter().map(|v| param_text(Some(v), "", lang)).collect::<Vec<_>>().join(", ")
-        }
+        Some(Value::Array(items)) => items.iter().map(|v| param_text(Some(v), "", lang)).collect::<Vec<_>>().join(", "),
         Some(other) => other.to_string(),
     }
 }
@@ -204,6 +202,7 @@ pub fn type_label(type_name: &str, lang: Lang) -> &str {
         "section" => ("section", "分组"),
         "columns" => ("columns", "分栏"),
         "form" => ("form", "表单"),
+        "row" => ("a row (an object)", "行（对象）"),
         other => (other, other),
     };
     match lang {
@@ -239,8 +238,12 @@ fn template(code: Code, lang: Lang) -> &'static str {
         Code::DuplicateValue => ("The same value as row {row}.", "与第 {row} 行的值重复。"),
         Code::TooManyFiles => ("At most {max_files} files.", "最多上传 {max_files} 个文件。"),
         Code::FileTooLarge => ("The file is larger than {max_size} bytes.", "文件大小超过 {max_size} 字节。"),
-        Code::FileTypeNotAccepted => ("This file type is not accepted ({accept}).", "不接受此文件类型（允许：{accept}）。"),
-        Code::WrongSampleCount => ("Expected {expected} values, got {actual}.", "应有 {expected} 个测量值，实际为 {actual} 个。"),
+        Code::FileTypeNotAccepted => {
+            ("This file type is not accepted ({accept}).", "不接受此文件类型（允许：{accept}）。")
+        }
+        Code::WrongSampleCount => {
+            ("Expected {expected} values, got {actual}.", "应有 {expected} 个测量值，实际为 {actual} 个。")
+        }
         Code::RuleFailed => ("The rule “{rule}” failed: {detail}", "规则“{rule}”执行失败：{detail}"),
         Code::InvalidValue => ("Invalid value.", "值无效。"),
         Code::InvalidDefinition => ("Invalid definition: {detail}", "定义无效：{detail}"),
@@ -252,15 +255,27 @@ fn template(code: Code, lang: Lang) -> &'static str {
         ),
         Code::ReservedKey => ("“{key}” is a reserved word and cannot be a key.", "“{key}”是保留字，不能用作键。"),
         Code::InvalidExpression => ("The expression does not compile: {detail}", "表达式无法编译：{detail}"),
-        Code::UnknownReference => ("The expression refers to “{name}”, which is not a field here.", "表达式引用了此处不存在的字段“{name}”。"),
-        Code::DependencyCycle => ("These fields depend on each other in a cycle: {cycle}.", "以下字段之间存在循环依赖：{cycle}。"),
-        Code::MinGreaterThanMax => ("The minimum ({min}) is greater than the maximum ({max}).", "最小值（{min}）大于最大值（{max}）。"),
-        Code::LslGreaterThanUsl => ("LSL ({lsl}) is greater than USL ({usl}).", "规格下限（{lsl}）大于规格上限（{usl}）。"),
-        Code::NominalOutsideLimits => ("The nominal value {nominal} lies outside the limits.", "名义值 {nominal} 超出规格限。"),
+        Code::UnknownReference => {
+            ("The expression refers to “{name}”, which is not a field here.", "表达式引用了此处不存在的字段“{name}”。")
+        }
+        Code::DependencyCycle => {
+            ("These fields depend on each other in a cycle: {cycle}.", "以下字段之间存在循环依赖：{cycle}。")
+        }
+        Code::MinGreaterThanMax => {
+            ("The minimum ({min}) is greater than the maximum ({max}).", "最小值（{min}）大于最大值（{max}）。")
+        }
+        Code::LslGreaterThanUsl => {
+            ("LSL ({lsl}) is greater than USL ({usl}).", "规格下限（{lsl}）大于规格上限（{usl}）。")
+        }
+        Code::NominalOutsideLimits => {
+            ("The nominal value {nominal} lies outside the limits.", "名义值 {nominal} 超出规格限。")
+        }
         Code::OptionWithoutValue => ("An option has no value.", "选项缺少值。"),
         Code::DuplicateOptionValue => ("The option value “{value}” appears twice.", "选项值“{value}”重复。"),
         Code::InvalidPattern => ("Invalid pattern: {detail}", "格式模式无效：{detail}"),
-        Code::InvalidDefault => ("The default value is not valid for this field: {detail}", "默认值对此字段无效：{detail}"),
+        Code::InvalidDefault => {
+            ("The default value is not valid for this field: {detail}", "默认值对此字段无效：{detail}")
+        }
         Code::NotAllowedHere => ("A {type} field is not allowed inside {parent}.", "{parent}中不允许使用{type}字段。"),
         Code::NotApplicable => ("“{property}” has no effect on a {type} field.", "“{property}”对{type}字段无效。"),
         Code::EmptyContainer => ("This {type} needs at least one entry.", "此{type}至少需要一项。"),

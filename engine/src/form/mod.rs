@@ -16,12 +16,12 @@ mod schema;
 
 pub use auto_number::{AutoNumberPattern, Date};
 pub use compile::CompiledForm;
-pub use evolution::{compare, Change, ChangeKind, Compatibility, EvolutionReport, StoredValueProblem};
-pub use issue::{localize, type_label, Code, Issue};
+pub use evolution::{Change, ChangeKind, Compatibility, EvolutionReport, StoredValueProblem, compare};
+pub use issue::{Code, Issue, localize, type_label};
 pub use model::*;
 pub use parse::{parse_definition, pointer};
 pub use process::{Outcome, RecordContext};
-pub use schema::{record_schema, Flavour, DRAFT_2020_12};
+pub use schema::{DRAFT_2020_12, Flavour, record_schema};
 
 /// The data fields of a list of items, looking through layout items (whose children belong
 /// to the same record or row), each with the layout items that enclose it.

@@ -88,9 +88,26 @@ pub enum FieldKind {
 
 /// Every type name, as written in definitions.
 pub const FIELD_TYPES: &[&str] = &[
-    "text", "textarea", "number", "select", "multiselect", "boolean", "date", "datetime",
-    "user", "relation", "lot", "barcode", "attachment", "signature", "subtable", "measurement",
-    "computed", "auto_number", "section", "columns",
+    "text",
+    "textarea",
+    "number",
+    "select",
+    "multiselect",
+    "boolean",
+    "date",
+    "datetime",
+    "user",
+    "relation",
+    "lot",
+    "barcode",
+    "attachment",
+    "signature",
+    "subtable",
+    "measurement",
+    "computed",
+    "auto_number",
+    "section",
+    "columns",
 ];
 
 impl FieldKind {

@@ -3,19 +3,37 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::issue::{Code, Issue};
-use super::model::{Column, FieldCommon, FieldKind, FormDefinition, FIELD_TYPES};
 use super::Field;
+use super::issue::{Code, Issue};
+use super::model::{Column, FIELD_TYPES, FieldCommon, FieldKind, FormDefinition};
 use crate::i18n::I18nText;
 
 const FORM_KEYS: &[&str] = &["key", "name", "description", "fields"];
-const COMMON_KEYS: &[&str] = &["label", "help", "required", "read_only", "unique", "default", "visible_if", "required_if"];
+const COMMON_KEYS: &[&str] =
+    &["label", "help", "required", "read_only", "unique", "default", "visible_if", "required_if"];
 
 /// Parses a definition. On failure, lists every problem found (not only the first).
 pub fn parse_definition(value: &Value) -> Result<FormDefinition, Vec<Issue>> {
+    let partial = parse_partial(value);
+    match partial.definition {
+        Some(definition) if partial.issues.is_empty() => Ok(definition),
+        _ => Err(partial.issues),
+    }
+}
+
+/// What could be read of a definition, and the issues. An item that did not parse stands
+/// in as a plain text field with its key, so that the other items keep their paths and
+/// rules that read it are not blamed a second time.
+pub(super) struct Partial {
+    pub definition: Option<FormDefinition>,
+    pub issues: Vec<Issue>,
+}
+
+pub(super) fn parse_partial(value: &Value) -> Partial {
     let mut issues = Vec::new();
     let Some(object) = value.as_object() else {
-        return Err(vec![shape("", "a form definition must be a JSON object")]);
+        let issues = vec![shape("", "a form definition must be a JSON object")];
+        return Partial { definition: None, issues };
     };
     for name in object.keys() {
         if !FORM_KEYS.contains(&name.as_str()) {
@@ -38,15 +56,26 @@ pub fn parse_definition(value: &Value) -> Result<FormDefinition, Vec<Issue>> {
             Vec::new()
         }
     };
-    if issues.is_empty() { Ok(FormDefinition { key, name, description, fields }) } else { Err(issues) }
+    Partial { definition: Some(FormDefinition { key, name, description, fields }), issues }
 }
 
 fn parse_fields(items: &[Value], path: &str, issues: &mut Vec<Issue>) -> Vec<Field> {
     items
         .iter()
         .enumerate()
-        .filter_map(|(index, item)| parse_field(item, &format!("{path}/{index}"), issues))
+        .map(|(index, item)| {
+            let item_path = format!("{path}/{index}");
+            parse_field(item, &item_path, issues).unwrap_or_else(|| placeholder(item, &item_path))
+        })
         .collect()
+}
+
+fn placeholder(item: &Value, path: &str) -> Field {
+    let key = match item.get("key") {
+        Some(Value::String(key)) => key.clone(),
+        _ => format!("unparsed{}", path.replace('/', "_")),
+    };
+    Field { key, common: FieldCommon::default(), kind: FieldKind::Text(Default::default()) }
 }
 
 fn parse_field(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Field> {
@@ -97,8 +126,12 @@ fn parse_field(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Fie
     if let Some(children_key) = children_key {
         let children_path = pointer(path, children_key);
         match (object.get(children_key), &mut kind) {
-            (Some(Value::Array(items)), FieldKind::Subtable(spec)) => spec.fields = parse_fields(items, &children_path, issues),
-            (Some(Value::Array(items)), FieldKind::Section(spec)) => spec.fields = parse_fields(items, &children_path, issues),
+            (Some(Value::Array(items)), FieldKind::Subtable(spec)) => {
+                spec.fields = parse_fields(items, &children_path, issues)
+            }
+            (Some(Value::Array(items)), FieldKind::Section(spec)) => {
+                spec.fields = parse_fields(items, &children_path, issues)
+            }
             (Some(Value::Array(items)), FieldKind::Columns(spec)) => {
                 spec.columns = items
                     .iter()

@@ -10,11 +10,11 @@ use serde_json::{Map, Value};
 
 use super::auto_number::Date;
 use super::compile::{CompiledForm, Level, Slot};
-use super::issue::{localize, Code, Issue};
+use super::issue::{Code, Issue, localize};
 use super::parse::pointer;
 use super::{FieldKind, MeasurementSpec, Samples};
 use crate::i18n::Lang;
-use crate::rules::{to_dynamic, to_json, Rule, RuleError, RuleErrorKind, Sandbox};
+use crate::rules::{Rule, RuleError, RuleErrorKind, Sandbox, to_dynamic, to_json};
 
 /// What the caller knows that the engine must not look up itself.
 #[derive(Clone, Debug, Default)]
@@ -68,7 +68,7 @@ impl CompiledForm {
             return Outcome { record: Value::Object(Map::new()), issues };
         };
         let previous = ctx.previous.and_then(Value::as_object);
-        let record = run.level(&self.root, object, previous, None, "", true);
+        let record = run.level(&self.root, object, previous, None, "");
         let record = Value::Object(record);
 
         for error in self.validator.iter_errors(&record) {
@@ -85,8 +85,15 @@ impl CompiledForm {
                 run.issues.push(rule_issue(&failure.path, &failure.error));
             }
         }
+        // One message per problem: a missing value needs no other complaint, and a value of
+        // the wrong type needs no list of the options it also fails.
         let mut seen = HashSet::new();
         run.issues.retain(|issue| seen.insert((issue.path.clone(), issue.code)));
+        for dominant in [Code::Required, Code::WrongType] {
+            let paths: HashSet<String> =
+                run.issues.iter().filter(|i| i.code == dominant).map(|i| i.path.clone()).collect();
+            run.issues.retain(|issue| issue.code == dominant || !paths.contains(&issue.path));
+        }
         localize(&mut run.issues, ctx.lang);
         Outcome { record, issues: run.issues }
     }
@@ -117,7 +124,6 @@ impl Run<'_> {
         previous: Option<&Map<String, Value>>,
         parent: Option<&Dynamic>,
         base: &str,
-        top: bool,
     ) -> Map<String, Value> {
         let mut record = Map::new();
         for (key, value) in input {
@@ -179,7 +185,7 @@ impl Run<'_> {
                     },
                     Err(error) => {
                         record.remove(key);
-                        self.fail(&path, slot, base, error);
+                        self.fail(&path, slot, error);
                     }
                 }
             }
@@ -213,7 +219,6 @@ impl Run<'_> {
                 extra_checks(slot, value, &path, &mut self.issues);
             }
         }
-        let _ = top;
         record
     }
 
@@ -233,7 +238,7 @@ impl Run<'_> {
             let Some(row_object) = row.as_object() else { continue };
             let previous_row = previous_rows.and_then(|r| r.get(row_index)).and_then(Value::as_object);
             let row_path = format!("{path}/{row_index}");
-            let processed = self.level(rows, row_object, previous_row, parent.as_ref(), &row_path, false);
+            let processed = self.level(rows, row_object, previous_row, parent.as_ref(), &row_path);
             *row = Value::Object(processed);
         }
         // Unique columns: no two rows hold the same value.
@@ -274,12 +279,12 @@ impl Run<'_> {
                                 rule: rule.name().to_owned(),
                                 kind: RuleErrorKind::WrongResultType { expected: "a whole number >= 0", found },
                             };
-                            self.fail(path, slot, "", error);
+                            self.fail(path, slot, error);
                             None
                         }
                     },
                     Err(error) => {
-                        self.fail(path, slot, "", error);
+                        self.fail(path, slot, error);
                         None
                     }
                 }
@@ -301,13 +306,13 @@ impl Run<'_> {
         match self.sandbox.eval_bool(rule, vars) {
             Ok(answer) => Some(answer),
             Err(error) => {
-                self.fail(path, slot, "", error);
+                self.fail(path, slot, error);
                 None
             }
         }
     }
 
-    fn fail(&mut self, path: &str, slot: &Slot, _base: &str, error: RuleError) {
+    fn fail(&mut self, path: &str, slot: &Slot, error: RuleError) {
         let base = path.rsplit_once('/').map_or("", |(base, _)| base);
         let reads = slot.reads.iter().map(|key| pointer(base, key)).collect();
         self.failures.push(RuleFailure { path: path.to_owned(), reads, error });
@@ -315,7 +320,12 @@ impl Run<'_> {
 }
 
 /// The scope of one rule run: exactly the fields it reads (missing ones as `()`).
-fn variables<'r>(rule: &'r Rule, level: &Level, record: &Map<String, Value>, parent: Option<&Dynamic>) -> Vec<(&'r str, Dynamic)> {
+fn variables<'r>(
+    rule: &'r Rule,
+    level: &Level,
+    record: &Map<String, Value>,
+    parent: Option<&Dynamic>,
+) -> Vec<(&'r str, Dynamic)> {
     let mut vars = Vec::with_capacity(rule.references().len());
     for reference in rule.references() {
         let name = reference.name.as_str();
@@ -339,7 +349,8 @@ fn normalize(kind: &FieldKind, value: &Value) -> Option<Value> {
             let trimmed = s.trim();
             (!trimmed.is_empty()).then(|| Value::String(trimmed.to_owned()))
         }
-        (_, Value::String(s)) if s.is_empty() => None,
+        // Blank text is no answer: it neither satisfies `required` nor fails `min_length`.
+        (_, Value::String(s)) if s.trim().is_empty() => None,
         (FieldKind::Measurement(_), Value::Array(values)) => Some(measurement(values.clone())),
         (FieldKind::Measurement(_), Value::Number(_)) => Some(measurement(vec![value.clone()])),
         (FieldKind::Measurement(_), Value::Object(object)) => {
@@ -365,7 +376,7 @@ fn measurement(values: Vec<Value>) -> Value {
 fn is_empty(value: Option<&Value>) -> bool {
     match value {
         None | Some(Value::Null) => true,
-        Some(Value::String(s)) => s.is_empty(),
+        Some(Value::String(s)) => s.trim().is_empty(),
         Some(Value::Array(items)) => items.is_empty(),
         Some(Value::Object(object)) => {
             object.get("values").and_then(Value::as_array).is_some_and(Vec::is_empty) || object.is_empty()
@@ -433,7 +444,8 @@ fn extra_checks(slot: &Slot, value: &Value, path: &str, issues: &mut Vec<Issue>)
                     if let Value::Number(n) = v {
                         if decimals(n) > precision {
                             issues.push(
-                                Issue::new(format!("{path}/values/{index}"), Code::TooManyDecimals).param("precision", precision),
+                                Issue::new(format!("{path}/values/{index}"), Code::TooManyDecimals)
+                                    .param("precision", precision),
                             );
                         }
                     }
@@ -445,9 +457,11 @@ fn extra_checks(slot: &Slot, value: &Value, path: &str, issues: &mut Vec<Issue>)
             for (index, file) in files.iter().enumerate() {
                 let content_type = file.get("content_type").and_then(Value::as_str).unwrap_or_default();
                 let name = file.get("name").and_then(Value::as_str).unwrap_or_default();
-                if file.is_object() && !accepts(&spec.accept, content_type, name) {
+                let described = !content_type.is_empty() || !name.is_empty();
+                if file.is_object() && described && !accepts(&spec.accept, content_type, name) {
                     issues.push(
-                        Issue::new(format!("{path}/{index}"), Code::FileTypeNotAccepted).param("accept", spec.accept.clone()),
+                        Issue::new(format!("{path}/{index}"), Code::FileTypeNotAccepted)
+                            .param("accept", spec.accept.clone()),
                     );
                 }
             }
@@ -457,7 +471,10 @@ fn extra_checks(slot: &Slot, value: &Value, path: &str, issues: &mut Vec<Issue>)
 }
 
 fn accepts(accept: &[String], content_type: &str, name: &str) -> bool {
-    let content_type = content_type.to_ascii_lowercase();
+    let content_type = match content_type {
+        "" => guess_content_type(name).to_owned(),
+        given => given.to_ascii_lowercase(),
+    };
     let name = name.to_ascii_lowercase();
     accept.iter().any(|pattern| {
         let pattern = pattern.trim().to_ascii_lowercase();
@@ -469,6 +486,22 @@ fn accepts(accept: &[String], content_type: &str, name: &str) -> bool {
             content_type == pattern
         }
     })
+}
+
+/// A media type from a file name, for uploads that did not say (phones often do not).
+fn guess_content_type(name: &str) -> &'static str {
+    let extension = name.rsplit_once('.').map_or("", |(_, e)| e).to_ascii_lowercase();
+    match extension.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "heic" => "image/heic",
+        "bmp" => "image/bmp",
+        "tif" | "tiff" => "image/tiff",
+        "pdf" => "application/pdf",
+        _ => "",
+    }
 }
 
 /// Decimal places of a JSON number as written (`1.250` has 3; `1e-3` has 3).
@@ -492,11 +525,14 @@ fn map_schema_error(root: &Level, path: &str, kind: &ValidationErrorKind, instan
     let issue = |code| Issue::new(path, code);
     let issue = match kind {
         ValidationErrorKind::Type { .. } => match slot.map(|s| &s.field.kind) {
-            Some(FieldKind::Number(spec)) if rest.is_empty() && spec.integer && instance.is_number() => issue(Code::NotInteger),
+            Some(FieldKind::Number(spec)) if rest.is_empty() && spec.integer && instance.is_number() => {
+                issue(Code::NotInteger)
+            }
             Some(FieldKind::Number(spec)) if rest.is_empty() && spec.integer => {
                 issue(Code::WrongType).param("expected", "integer")
             }
             Some(FieldKind::Measurement(_)) if rest.len() == 2 => issue(Code::WrongType).param("expected", "number"),
+            Some(FieldKind::Subtable(_)) if rest.len() == 1 => issue(Code::WrongType).param("expected", "row"),
             Some(_) if rest.is_empty() => issue(Code::WrongType).param("expected", type_name),
             _ => issue(Code::InvalidValue),
         },
@@ -555,8 +591,7 @@ fn map_schema_error(root: &Level, path: &str, kind: &ValidationErrorKind, instan
 
 /// Finds the deepest field at a record path and the path tokens below it.
 fn locate<'a>(root: &'a Level, path: &str) -> (Option<&'a Slot>, Vec<String>) {
-    let tokens: Vec<String> =
-        path.split('/').skip(1).map(|t| t.replace("~1", "/").replace("~0", "~")).collect();
+    let tokens: Vec<String> = path.split('/').skip(1).map(|t| t.replace("~1", "/").replace("~0", "~")).collect();
     let mut level = root;
     let mut found = None;
     let mut position = 0;

@@ -6,10 +6,10 @@
 //! `visible_if`/`required_if`, and an empty text counts as missing, so the form engine checks
 //! presence itself and reports it once.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::model::{CodeSpec, DEFAULT_CODE_MAX_LENGTH};
-use super::{data_fields, Field, FieldKind, FormDefinition};
+use super::{Field, FieldKind, FormDefinition, data_fields};
 use crate::i18n::I18nText;
 
 pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
@@ -64,8 +64,8 @@ pub fn field_schema(field: &Field, flavour: Flavour) -> Value {
         }
         FieldKind::Number(spec) => {
             let mut s = json!({"type": if spec.integer { "integer" } else { "number" }});
-            insert_opt(&mut s, "minimum", spec.min);
-            insert_opt(&mut s, "maximum", spec.max);
+            insert_opt(&mut s, "minimum", spec.min.map(number));
+            insert_opt(&mut s, "maximum", spec.max.map(number));
             s
         }
         FieldKind::Select(spec) => {
@@ -186,6 +186,16 @@ fn code_schema(spec: &CodeSpec) -> Value {
     });
     insert_opt(&mut s, "pattern", spec.pattern.as_deref().map(anchored));
     s
+}
+
+/// A number as JSON, written without a fraction when it has none (so messages say `1`, not
+/// `1.0`).
+pub fn number(value: f64) -> Value {
+    if value.fract() == 0.0 && value.abs() < 9.0e15 {
+        Value::from(value as i64)
+    } else {
+        serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number)
+    }
 }
 
 /// JSON Schema patterns match anywhere in the text; a designer's pattern means the whole value.

@@ -13,11 +13,11 @@ mod scan;
 
 use std::fmt;
 
-use rhai::{Dynamic, Engine, EvalAltResult, ParseError, ParseErrorType, Scope, AST};
+use rhai::{AST, Dynamic, Engine, EvalAltResult, ParseError, ParseErrorType, Scope};
 use serde::Serialize;
 use serde_json::Value;
 
-pub use scan::{is_reserved, references, Reference};
+pub use scan::{Reference, is_reserved, references};
 
 /// Resource limits of a sandbox. Every field is set (rhai treats 0 as unlimited, so none of
 /// these may be 0; [`Sandbox::new`] raises a 0 to 1).
@@ -160,9 +160,8 @@ impl Sandbox {
         let mut engine = Engine::new_raw();
         // Value packages only: strings, arrays, maps, maths, logic. Nothing that reaches the
         // outside exists in rhai under `no_time` + `no_module` except print/debug, silenced here.
-        engine.register_global_module(rhai::packages::Package::as_shared_module(
-            &rhai::packages::StandardPackage::new(),
-        ));
+        engine
+            .register_global_module(rhai::packages::Package::as_shared_module(&rhai::packages::StandardPackage::new()));
         engine.on_print(|_| {});
         engine.on_debug(|_, _, _| {});
         engine.disable_symbol("eval");
@@ -202,9 +201,38 @@ impl Sandbox {
         for (name, value) in variables {
             scope.push_dynamic(name, value);
         }
-        self.engine
+        let value = self
+            .engine
             .eval_ast_with_scope::<Dynamic>(&mut scope, &rule.ast)
-            .map_err(|error| RuleError { rule: rule.name.clone(), kind: self.eval_error_kind(&error) })
+            .map_err(|error| RuleError { rule: rule.name.clone(), kind: self.eval_error_kind(&error) })?;
+        // rhai checks sizes when values pass through functions, but not after an index
+        // assignment (`m[k] = v` in a loop), so the result is measured once more here.
+        self.check_size(&value).map_err(|kind| RuleError { rule: rule.name.clone(), kind })?;
+        Ok(value)
+    }
+
+    fn check_size(&self, value: &Dynamic) -> Result<(), RuleErrorKind> {
+        let limits = &self.limits;
+        let exceeded = |limit, value: usize| Err(RuleErrorKind::LimitExceeded { limit, value: value as u64 });
+        if value.is_string() {
+            let length = value.clone().into_string().map_or(0, |s| s.len());
+            if length > limits.max_string_size {
+                return exceeded("max_string_size", limits.max_string_size);
+            }
+        } else if value.is_array() {
+            let array = value.clone().into_array().unwrap_or_default();
+            if array.len() > limits.max_array_size {
+                return exceeded("max_array_size", limits.max_array_size);
+            }
+            array.iter().try_for_each(|item| self.check_size(item))?;
+        } else if value.is_map() {
+            let map = value.clone().cast::<rhai::Map>();
+            if map.len() > limits.max_map_size {
+                return exceeded("max_map_size", limits.max_map_size);
+            }
+            map.values().try_for_each(|item| self.check_size(item))?;
+        }
+        Ok(())
     }
 
     /// Runs a rule that must answer yes or no.

@@ -1,1 +1,13 @@
+//! The engine's one integration-test binary.
 
+mod support;
+
+mod auto_number;
+mod codes;
+mod definitions;
+mod evolution;
+mod fields;
+mod logic;
+mod props;
+mod rules;
+mod schema;

@@ -1,0 +1,39 @@
+//! Auto-number patterns and dates.
+
+use engine::form::{AutoNumberPattern, Date};
+
+fn date(text: &str) -> Date {
+    Date::parse(text).unwrap()
+}
+
+#[test]
+fn formats_and_scopes() {
+    let check = |pattern: &str, day: &str, seq: u64, number: &str, scope: &str| {
+        let parsed = AutoNumberPattern::parse(pattern).unwrap();
+        assert_eq!(parsed.format(date(day), seq), number, "{pattern}");
+        assert_eq!(parsed.scope(date(day)), scope, "{pattern}");
+    };
+    check("IQC-{yyyy}{MM}-{seq:4}", "2026-11-21", 12, "IQC-202611-0012", "2026-11");
+    check("NCR-{yyyy}-{seq:4}", "2026-01-05", 1, "NCR-2026-0001", "2026");
+    check("{yy}{MM}{dd}{seq:3}", "2026-03-09", 7, "260309007", "2026-03-09");
+    check("8D-{seq}", "2026-03-09", 123, "8D-123", "");
+    check("{{{seq:2}}}", "2026-03-09", 5, "{05}", "");
+    // A counter wider than its padding is not cut.
+    check("N-{seq:2}", "2026-03-09", 12345, "N-12345", "");
+}
+
+#[test]
+fn bad_patterns() {
+    for pattern in ["NCR-{yyyy}", "{seq}{seq}", "{seq:0}", "{seq:13}", "{week}{seq}", "{seq", "a}{seq}"] {
+        assert!(AutoNumberPattern::parse(pattern).is_err(), "{pattern} should be rejected");
+    }
+}
+
+#[test]
+fn dates_are_checked() {
+    assert_eq!(Date::parse("2024-02-29"), Some(Date { year: 2024, month: 2, day: 29 }));
+    for bad in ["2023-02-29", "1900-02-29", "2026-04-31", "2026-00-10", "2026-1-1", "20261121", "2026-11-21T00:00"] {
+        assert_eq!(Date::parse(bad), None, "{bad}");
+    }
+    assert!(Date::parse("2000-02-29").is_some());
+}
