@@ -147,10 +147,8 @@ fn check_field(field: &Field, path: &str, issues: &mut Vec<Issue>) {
             check_options(path, &spec.options, issues);
             check_range(path, "min_items", spec.min_items.map(|v| v as f64), spec.max_items.map(|v| v as f64), issues);
         }
-        FieldKind::Relation(spec) => {
-            if !is_key(&spec.form) {
-                issues.push(Issue::new(pointer(path, "form"), Code::MalformedKey).param("key", spec.form.as_str()));
-            }
+        FieldKind::Relation(spec) if !is_key(&spec.form) => {
+            issues.push(Issue::new(pointer(path, "form"), Code::MalformedKey).param("key", spec.form.as_str()));
         }
         FieldKind::Lot(spec) | FieldKind::Barcode(spec) => check_pattern(path, spec.pattern.as_deref(), issues),
         FieldKind::Subtable(spec) => {
@@ -160,22 +158,21 @@ fn check_field(field: &Field, path: &str, issues: &mut Vec<Issue>) {
             }
         }
         FieldKind::Measurement(spec) => {
-            if let (Some(lsl), Some(usl)) = (spec.lsl, spec.usl) {
-                if lsl > usl {
-                    issues.push(
-                        Issue::new(pointer(path, "lsl"), Code::LslGreaterThanUsl)
-                            .param("lsl", number(lsl))
-                            .param("usl", number(usl)),
-                    );
-                }
+            if let (Some(lsl), Some(usl)) = (spec.lsl, spec.usl)
+                && lsl > usl
+            {
+                issues.push(
+                    Issue::new(pointer(path, "lsl"), Code::LslGreaterThanUsl)
+                        .param("lsl", number(lsl))
+                        .param("usl", number(usl)),
+                );
             }
-            if let Some(nominal) = spec.nominal {
-                if spec.lsl.is_some_and(|lsl| nominal < lsl) || spec.usl.is_some_and(|usl| nominal > usl) {
-                    issues.push(
-                        Issue::new(pointer(path, "nominal"), Code::NominalOutsideLimits)
-                            .param("nominal", number(nominal)),
-                    );
-                }
+            if let Some(nominal) = spec.nominal
+                && (spec.lsl.is_some_and(|lsl| nominal < lsl) || spec.usl.is_some_and(|usl| nominal > usl))
+            {
+                issues.push(
+                    Issue::new(pointer(path, "nominal"), Code::NominalOutsideLimits).param("nominal", number(nominal)),
+                );
             }
             if spec.samples == Some(super::Samples::Fixed(0)) {
                 issues.push(
@@ -189,10 +186,8 @@ fn check_field(field: &Field, path: &str, issues: &mut Vec<Issue>) {
                 issues.push(Issue::new(pointer(path, "pattern"), Code::InvalidPattern).param("detail", detail));
             }
         }
-        FieldKind::Columns(spec) => {
-            if spec.columns.is_empty() {
-                issues.push(Issue::new(pointer(path, "columns"), Code::EmptyContainer).param("type", "columns"));
-            }
+        FieldKind::Columns(spec) if spec.columns.is_empty() => {
+            issues.push(Issue::new(pointer(path, "columns"), Code::EmptyContainer).param("type", "columns"));
         }
         _ => {}
     }
@@ -202,14 +197,14 @@ fn check_field(field: &Field, path: &str, issues: &mut Vec<Issue>) {
 }
 
 fn check_range(path: &str, min_name: &str, min: Option<f64>, max: Option<f64>, issues: &mut Vec<Issue>) {
-    if let (Some(min), Some(max)) = (min, max) {
-        if min > max {
-            issues.push(
-                Issue::new(pointer(path, min_name), Code::MinGreaterThanMax)
-                    .param("min", number(min))
-                    .param("max", number(max)),
-            );
-        }
+    if let (Some(min), Some(max)) = (min, max)
+        && min > max
+    {
+        issues.push(
+            Issue::new(pointer(path, min_name), Code::MinGreaterThanMax)
+                .param("min", number(min))
+                .param("max", number(max)),
+        );
     }
 }
 

@@ -219,10 +219,11 @@ fn build_level(
             for slot in &rows.slots {
                 for rule in slot.visible.iter().chain(&slot.required_if).chain(&slot.computed).chain(&slot.samples) {
                     for reference in rule.references() {
-                        if let (true, Some(member)) = (reference.name == "parent", &reference.member) {
-                            if keys.contains(member) && !reads.contains(member) {
-                                reads.push(member.clone());
-                            }
+                        if let (true, Some(member)) = (reference.name == "parent", &reference.member)
+                            && keys.contains(member)
+                            && !reads.contains(member)
+                        {
+                            reads.push(member.clone());
                         }
                     }
                 }
@@ -248,10 +249,10 @@ fn build_level(
 fn check_parent_members(rule: &Rule, parent: Option<&[String]>, path: &str, issues: &mut Vec<Issue>) {
     let Some(parent_keys) = parent else { return };
     for reference in rule.references() {
-        if let (true, Some(member)) = (reference.name == "parent", &reference.member) {
-            if !parent_keys.contains(member) {
-                issues.push(Issue::new(path, Code::UnknownReference).param("name", format!("parent.{member}")));
-            }
+        if let (true, Some(member)) = (reference.name == "parent", &reference.member)
+            && !parent_keys.contains(member)
+        {
+            issues.push(Issue::new(path, Code::UnknownReference).param("name", format!("parent.{member}")));
         }
     }
 }

@@ -142,16 +142,15 @@ impl Run<'_> {
         for slot in &level.slots {
             let key = slot.key();
             let kept = slot.field.common.read_only || slot.auto_number.is_some();
-            if kept {
-                if let Some(value) = previous.and_then(|p| p.get(key)) {
-                    record.insert(key.to_owned(), value.clone());
-                    continue;
-                }
+            if kept && let Some(value) = previous.and_then(|p| p.get(key)) {
+                record.insert(key.to_owned(), value.clone());
+                continue;
             }
-            if previous.is_none() && !record.contains_key(key) {
-                if let Some(default) = &slot.field.common.default {
-                    record.insert(key.to_owned(), default.clone());
-                }
+            if previous.is_none()
+                && !record.contains_key(key)
+                && let Some(default) = &slot.field.common.default
+            {
+                record.insert(key.to_owned(), default.clone());
             }
         }
 
@@ -162,10 +161,9 @@ impl Run<'_> {
             let key = slot.key();
             let path = pointer(base, key);
             for rule in &slot.visible {
-                match self.eval_bool(rule, slot, level, &record, parent, &path) {
-                    Some(false) => visible[index] = false,
-                    // A failing condition keeps the field: dropping data on an error is worse.
-                    Some(true) | None => {}
+                // A failing condition (None) keeps the field: dropping data on an error is worse.
+                if self.eval_bool(rule, slot, level, &record, parent, &path) == Some(false) {
+                    visible[index] = false;
                 }
             }
             if !visible[index] {
@@ -189,10 +187,10 @@ impl Run<'_> {
                     }
                 }
             }
-            if let (Some(pattern), false) = (&slot.auto_number, record.contains_key(key)) {
-                if let (Some(today), Some(seq)) = (self.ctx.today, self.ctx.sequences.get(key)) {
-                    record.insert(key.to_owned(), Value::String(pattern.format(today, *seq)));
-                }
+            if let (Some(pattern), false) = (&slot.auto_number, record.contains_key(key))
+                && let (Some(today), Some(seq)) = (self.ctx.today, self.ctx.sequences.get(key))
+            {
+                record.insert(key.to_owned(), Value::String(pattern.format(today, *seq)));
             }
             if let (Some(rows), Some(Value::Array(_))) = (&slot.rows, record.get(key)) {
                 self.rows(rows, key, &mut record, previous, &path);
@@ -392,14 +390,15 @@ fn judge(spec: &MeasurementSpec, value: &mut Value, expected: Option<u64>, path:
     let Some(Value::Array(values)) = object.get("values") else { return };
     let numbers: Vec<f64> = values.iter().filter_map(Value::as_f64).collect();
     let count = values.len();
-    if let Some(expected) = expected {
-        if count as u64 != expected && count > 0 {
-            issues.push(
-                Issue::new(pointer(path, "values"), Code::WrongSampleCount)
-                    .param("expected", expected)
-                    .param("actual", count as u64),
-            );
-        }
+    if let Some(expected) = expected
+        && count as u64 != expected
+        && count > 0
+    {
+        issues.push(
+            Issue::new(pointer(path, "values"), Code::WrongSampleCount)
+                .param("expected", expected)
+                .param("actual", count as u64),
+        );
     }
     if numbers.len() != count || count == 0 {
         return;
@@ -431,23 +430,23 @@ fn judge(spec: &MeasurementSpec, value: &mut Value, expected: Option<u64>, path:
 fn extra_checks(slot: &Slot, value: &Value, path: &str, issues: &mut Vec<Issue>) {
     match &slot.field.kind {
         FieldKind::Number(spec) => {
-            if let (Some(precision), Value::Number(n)) = (spec.precision, value) {
-                if decimals(n) > precision {
-                    issues.push(Issue::new(path, Code::TooManyDecimals).param("precision", precision));
-                }
+            if let (Some(precision), Value::Number(n)) = (spec.precision, value)
+                && decimals(n) > precision
+            {
+                issues.push(Issue::new(path, Code::TooManyDecimals).param("precision", precision));
             }
         }
         FieldKind::Measurement(spec) => {
             let values = value.get("values").and_then(Value::as_array);
             if let (Some(precision), Some(values)) = (spec.precision, values) {
                 for (index, v) in values.iter().enumerate() {
-                    if let Value::Number(n) = v {
-                        if decimals(n) > precision {
-                            issues.push(
-                                Issue::new(format!("{path}/values/{index}"), Code::TooManyDecimals)
-                                    .param("precision", precision),
-                            );
-                        }
+                    if let Value::Number(n) = v
+                        && decimals(n) > precision
+                    {
+                        issues.push(
+                            Issue::new(format!("{path}/values/{index}"), Code::TooManyDecimals)
+                                .param("precision", precision),
+                        );
                     }
                 }
             }
