@@ -1,1 +1,152 @@
-fn main() {}
+//! `cargo xtask bench`: the form engine's throughput against bare `jsonschema` validation of
+//! the same compiled schema, and precompiled rule evaluations, measured in the same run.
+//!
+//! Each measurement runs in rounds of about 0.3 s and reports the best round, which is the
+//! least disturbed by the other core's work. Results are ratios against the baseline taken in
+//! the same run; the absolute numbers depend on the machine (see docs/BENCHMARKS.md).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use engine::form::{CompiledForm, Date, RecordContext};
+use engine::rules::{Limits, Sandbox};
+use engine::Lang;
+use rhai::Dynamic;
+use serde_json::{json, Value};
+
+const ROUND: Duration = Duration::from_millis(300);
+const ROUNDS: usize = 5;
+
+/// Calls `f` repeatedly; returns the best rate (calls per second) over the rounds.
+fn rate(mut f: impl FnMut()) -> f64 {
+    let mut best: f64 = 0.0;
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        let mut calls = 0u64;
+        while start.elapsed() < ROUND {
+            for _ in 0..64 {
+                f();
+            }
+            calls += 64;
+        }
+        best = best.max(calls as f64 / start.elapsed().as_secs_f64());
+    }
+    best
+}
+
+fn read(path: &str) -> Value {
+    let full = format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(full).expect("example")).expect("json")
+}
+
+fn human(rate: f64) -> String {
+    if rate >= 1e6 { format!("{:.2} M/s", rate / 1e6) } else { format!("{:.1} k/s", rate / 1e3) }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is configurable.
+    let definition = read("forms/iqc.json");
+    let input = read("records/iqc-accept.json");
+    let form = CompiledForm::compile(&definition, Lang::En).expect("IQC compiles");
+    let mut ctx = RecordContext { lang: Lang::En, today: Some(Date { year: 2026, month: 11, day: 21 }), ..Default::default() };
+    ctx.sequences.insert("inspection_no".into(), 1);
+    let stored = form.process(&input, &ctx).record;
+    assert!(form.process(&input, &ctx).is_valid());
+
+    // The same compiled schema, validated bare with the jsonschema crate.
+    let bare = jsonschema::options().should_validate_formats(true).build(form.json_schema()).expect("schema builds");
+    assert!(bare.is_valid(&stored));
+    let data_fields = engine::form::data_fields(&form.definition().fields).len();
+    let rows = stored["items"].as_array().map_or(0, Vec::len);
+
+    println!("Form engine benchmark: IQC definition ({data_fields} data fields, a {rows}-row subtable with measurements)");
+    println!("{:<58} {:>12} {:>8}", "measurement", "rate", "ratio");
+    let bare_rate = rate(|| {
+        black_box(bare.is_valid(black_box(&stored)));
+    });
+    println!("{:<58} {:>12} {:>8}", "bare jsonschema is_valid (baseline)", human(bare_rate), "1.00");
+    let bare_errors_rate = rate(|| {
+        black_box(bare.iter_errors(black_box(&stored)).count());
+    });
+    println!(
+        "{:<58} {:>12} {:>8.2}",
+        "bare jsonschema iter_errors (all errors)",
+        human(bare_errors_rate),
+        bare_rate / bare_errors_rate
+    );
+    let engine_rate = rate(|| {
+        black_box(form.process(black_box(&input), &ctx));
+    });
+    println!(
+        "{:<58} {:>12} {:>8.2}",
+        "Formwork process (validate + rules + computed + judgement)",
+        human(engine_rate),
+        bare_rate / engine_rate
+    );
+    let invalid = read("records/iqc-invalid.json");
+    let invalid_rate = rate(|| {
+        black_box(form.process(black_box(&invalid), &ctx));
+    });
+    println!(
+        "{:<58} {:>12} {:>8.2}",
+        "Formwork process, invalid record (9 issues, messages)",
+        human(invalid_rate),
+        bare_rate / invalid_rate
+    );
+
+    // The reference point from the issue: a small flat record of 10 properties.
+    let small_definition = json!({"key": "small", "name": "Small", "fields": (0..10).map(|i| match i % 3 {
+        0 => json!({"key": format!("f{i}"), "type": "text", "max_length": 40}),
+        1 => json!({"key": format!("f{i}"), "type": "number", "min": 0, "max": 1000}),
+        _ => json!({"key": format!("f{i}"), "type": "boolean"}),
+    }).collect::<Vec<_>>()});
+    let small = CompiledForm::compile(&small_definition, Lang::En).expect("small compiles");
+    let small_record = json!({"f0": "a", "f1": 1, "f2": true, "f3": "b", "f4": 2, "f5": false, "f6": "c", "f7": 3, "f8": true, "f9": "d"});
+    let small_bare = jsonschema::options().build(small.json_schema()).expect("schema");
+    let small_bare_rate = rate(|| {
+        black_box(small_bare.is_valid(black_box(&small_record)));
+    });
+    let small_ctx = RecordContext::default();
+    let small_rate = rate(|| {
+        black_box(small.process(black_box(&small_record), &small_ctx));
+    });
+    println!("{:<58} {:>12} {:>8}", "small record (10 properties): bare is_valid", human(small_bare_rate), "1.00");
+    println!(
+        "{:<58} {:>12} {:>8.2}",
+        "small record (10 properties): Formwork process",
+        human(small_rate),
+        small_bare_rate / small_rate
+    );
+
+    // A precompiled rule with a fresh 5-variable scope per run.
+    let sandbox = Sandbox::default();
+    let names = ["defects", "ac", "lot_size", "sample_size", "aql"];
+    let rule = sandbox
+        .compile("bench.result", "if defects > ac || lot_size < sample_size { \"reject\" } else { \"accept\" }", &names)
+        .expect("rule compiles");
+    let rule_rate = rate(|| {
+        let vars = vec![
+            ("defects", Dynamic::from_int(1)),
+            ("ac", Dynamic::from_int(2)),
+            ("lot_size", Dynamic::from_int(1200)),
+            ("sample_size", Dynamic::from_int(80)),
+            ("aql", Dynamic::from_float(1.0)),
+        ];
+        let _ = black_box(sandbox.eval(&rule, vars).expect("runs"));
+    });
+    println!("{:<58} {:>12}", "precompiled rule, fresh 5-variable scope", human(rule_rate));
+
+    // How fast a runaway rule is stopped at the default limits.
+    let runaway = sandbox.compile("bench.loop", "loop {}", &[]).expect("compiles");
+    let start = Instant::now();
+    let runs = 20;
+    for _ in 0..runs {
+        assert!(sandbox.eval(&runaway, vec![]).is_err());
+    }
+    let per_stop = start.elapsed() / runs;
+    println!(
+        "{:<58} {:>12}",
+        format!("endless loop stopped at max_operations = {}", Limits::default().max_operations),
+        format!("{:.2} ms", per_stop.as_secs_f64() * 1e3)
+    );
+}
