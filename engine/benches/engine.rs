@@ -8,11 +8,11 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use engine::Lang;
 use engine::form::{CompiledForm, Date, RecordContext};
 use engine::rules::{Limits, Sandbox};
-use engine::Lang;
 use rhai::Dynamic;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const ROUND: Duration = Duration::from_millis(300);
 const ROUNDS: usize = 5;
@@ -48,7 +48,8 @@ fn main() {
     let definition = read("forms/iqc.json");
     let input = read("records/iqc-accept.json");
     let form = CompiledForm::compile(&definition, Lang::En).expect("IQC compiles");
-    let mut ctx = RecordContext { lang: Lang::En, today: Some(Date { year: 2026, month: 11, day: 21 }), ..Default::default() };
+    let mut ctx =
+        RecordContext { lang: Lang::En, today: Some(Date { year: 2026, month: 11, day: 21 }), ..Default::default() };
     ctx.sequences.insert("inspection_no".into(), 1);
     let stored = form.process(&input, &ctx).record;
     assert!(form.process(&input, &ctx).is_valid());
@@ -59,7 +60,9 @@ fn main() {
     let data_fields = engine::form::data_fields(&form.definition().fields).len();
     let rows = stored["items"].as_array().map_or(0, Vec::len);
 
-    println!("Form engine benchmark: IQC definition ({data_fields} data fields, a {rows}-row subtable with measurements)");
+    println!(
+        "Form engine benchmark: IQC definition ({data_fields} data fields, a {rows}-row subtable with measurements)"
+    );
     println!("{:<58} {:>12} {:>8}", "measurement", "rate", "ratio");
     let bare_rate = rate(|| {
         black_box(bare.is_valid(black_box(&stored)));

@@ -29,14 +29,47 @@ impl std::fmt::Debug for CompiledForm {
     }
 }
 
+/// FNV-1a for field keys: short, trusted strings (they come from the definition), looked up
+/// once per submitted value, where SipHash's protection against flooding buys nothing.
+#[derive(Clone, Copy, Default)]
+pub(super) struct KeyHasher;
+
+impl std::hash::BuildHasher for KeyHasher {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+pub(super) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 /// The data fields of the record, or of one subtable's rows.
 pub(super) struct Level {
     pub slots: Vec<Slot>,
     /// Slot indices in evaluation order: every slot after the slots its rules read.
     pub order: Vec<usize>,
-    pub index: HashMap<String, usize>,
-    /// Whether rules of this level read `parent` (only row levels may).
-    pub reads_parent: bool,
+    pub index: HashMap<String, usize, KeyHasher>,
+    /// What rules of this level read of `parent` (only row levels may read it).
+    pub parent_reads: ParentReads,
+}
+
+/// The parent fields row rules read: none, some (`parent.qty`), or the whole record (when
+/// `parent` is used other than through a property).
+pub(super) enum ParentReads {
+    None,
+    Members(Vec<String>),
+    Whole,
 }
 
 pub(super) struct Slot {
@@ -171,7 +204,7 @@ fn build_level(
     };
 
     let mut slots = Vec::with_capacity(data.len());
-    let mut reads_parent = false;
+    let mut parent_reads = ParentReads::None;
     for (field, layout) in &data {
         let field = *field;
         let mut visible = Vec::new();
@@ -208,7 +241,16 @@ fn build_level(
         for rule in rules {
             for reference in rule.references() {
                 if reference.name == "parent" && parent.is_some() {
-                    reads_parent = true;
+                    parent_reads = match (parent_reads, &reference.member) {
+                        (ParentReads::Whole, _) | (_, None) => ParentReads::Whole,
+                        (ParentReads::None, Some(member)) => ParentReads::Members(vec![member.clone()]),
+                        (ParentReads::Members(mut members), Some(member)) => {
+                            if !members.contains(member) {
+                                members.push(member.clone());
+                            }
+                            ParentReads::Members(members)
+                        }
+                    };
                 } else if keys.contains(&reference.name) && !reads.contains(&reference.name) {
                     reads.push(reference.name.clone());
                 }
@@ -240,9 +282,9 @@ fn build_level(
             rows,
         });
     }
-    let index: HashMap<String, usize> = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+    let index: HashMap<String, usize, KeyHasher> = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
     let order = evaluation_order(&slots, &index, &data.iter().map(|(f, _)| path_of(f)).collect::<Vec<_>>(), issues);
-    Level { slots, order, index, reads_parent }
+    Level { slots, order, index, parent_reads }
 }
 
 /// `parent.x` must name a field of the enclosing record.
@@ -269,7 +311,7 @@ fn strip_children(field: &Field) -> Field {
 /// Orders slots so that every slot comes after those it reads, reporting each cycle once.
 fn evaluation_order(
     slots: &[Slot],
-    index: &HashMap<String, usize>,
+    index: &HashMap<String, usize, KeyHasher>,
     paths: &[String],
     issues: &mut Vec<Issue>,
 ) -> Vec<usize> {

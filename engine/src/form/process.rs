@@ -5,16 +5,15 @@
 use std::collections::{BTreeMap, HashSet};
 
 use jsonschema::error::ValidationErrorKind;
-use rhai::Dynamic;
 use serde_json::{Map, Value};
 
 use super::auto_number::Date;
-use super::compile::{CompiledForm, Level, Slot};
+use super::compile::{CompiledForm, Level, ParentReads, Slot};
 use super::issue::{Code, Issue, localize};
 use super::parse::pointer;
 use super::{FieldKind, MeasurementSpec, Samples};
 use crate::i18n::Lang;
-use crate::rules::{Rule, RuleError, RuleErrorKind, Sandbox, to_dynamic, to_json};
+use crate::rules::{Rule, RuleError, RuleErrorKind, Sandbox};
 
 /// What the caller knows that the engine must not look up itself.
 #[derive(Clone, Debug, Default)]
@@ -68,10 +67,13 @@ impl CompiledForm {
             return Outcome { record: Value::Object(Map::new()), issues };
         };
         let previous = ctx.previous.and_then(Value::as_object);
-        let record = run.level(&self.root, object, previous, None, "");
+        let record = run.level(&self.root, object.clone(), previous, None, "");
         let record = Value::Object(record);
 
-        for error in self.validator.iter_errors(&record) {
+        // Most records are valid; collecting errors is only worth it when there are some.
+        let schema_errors =
+            if self.validator.is_valid(&record) { None } else { Some(self.validator.iter_errors(&record)) };
+        for error in schema_errors.into_iter().flatten() {
             let kind = error.kind();
             let path = error.instance_path().as_str().to_owned();
             map_schema_error(&self.root, &path, kind, error.instance(), &mut run.issues);
@@ -116,29 +118,26 @@ fn rule_issue(path: &str, error: &RuleError) -> Issue {
 }
 
 impl Run<'_> {
-    /// Processes one record or row. `base` is its JSON pointer.
+    /// Processes one record or row. `base` is its JSON pointer; `parent` is, for rows, the
+    /// enclosing record's fields that the row rules read.
     fn level(
         &mut self,
         level: &Level,
-        input: &Map<String, Value>,
+        mut record: Map<String, Value>,
         previous: Option<&Map<String, Value>>,
-        parent: Option<&Dynamic>,
+        parent: Option<&Value>,
         base: &str,
     ) -> Map<String, Value> {
-        let mut record = Map::new();
-        for (key, value) in input {
-            let Some(&index) = level.index.get(key) else {
+        // Work on the submitted map itself: most values pass through untouched.
+        record.retain(|key, value| {
+            let Some(&index) = level.index.get(key.as_str()) else {
                 self.issues.push(Issue::new(pointer(base, key), Code::UnknownField).param("field", key.as_str()));
-                continue;
+                return false;
             };
             let slot = &level.slots[index];
-            if slot.field.kind.is_server_owned() || slot.field.common.read_only {
-                continue; // The server decides these values.
-            }
-            if let Some(value) = normalize(&slot.field.kind, value) {
-                record.insert(key.clone(), value);
-            }
-        }
+            // The server decides server-owned and read-only values.
+            !(slot.field.kind.is_server_owned() || slot.field.common.read_only) && normalize(&slot.field.kind, value)
+        });
         for slot in &level.slots {
             let key = slot.key();
             let kept = slot.field.common.read_only || slot.auto_number.is_some();
@@ -159,10 +158,9 @@ impl Run<'_> {
         for &index in &level.order {
             let slot = &level.slots[index];
             let key = slot.key();
-            let path = pointer(base, key);
             for rule in &slot.visible {
                 // A failing condition (None) keeps the field: dropping data on an error is worse.
-                if self.eval_bool(rule, slot, level, &record, parent, &path) == Some(false) {
+                if self.eval_bool(rule, slot, &record, parent, base) == Some(false) {
                     visible[index] = false;
                 }
             }
@@ -171,19 +169,12 @@ impl Run<'_> {
                 continue;
             }
             if let Some(rule) = &slot.computed {
-                let vars = variables(rule, level, &record, parent);
-                match self.sandbox.eval(rule, vars) {
-                    Ok(value) => match to_json(&value) {
-                        Value::Null => {
-                            record.remove(key);
-                        }
-                        value => {
-                            record.insert(key.to_owned(), value);
-                        }
-                    },
-                    Err(error) => {
+                match self.eval(rule, slot, &record, parent, base) {
+                    Some(Value::Null) | None => {
                         record.remove(key);
-                        self.fail(&path, slot, error);
+                    }
+                    Some(value) => {
+                        record.insert(key.to_owned(), value);
                     }
                 }
             }
@@ -193,28 +184,27 @@ impl Run<'_> {
                 record.insert(key.to_owned(), Value::String(pattern.format(today, *seq)));
             }
             if let (Some(rows), Some(Value::Array(_))) = (&slot.rows, record.get(key)) {
-                self.rows(rows, key, &mut record, previous, &path);
+                self.rows(rows, key, &mut record, previous, base);
             }
             if let FieldKind::Measurement(spec) = &slot.field.kind {
-                let expected = self.sample_count(spec, slot, level, &record, parent, &path);
+                let expected = self.sample_count(spec, slot, &record, parent, base);
                 if let Some(value) = record.get_mut(key) {
-                    judge(spec, value, expected, &path, &mut self.issues);
+                    judge(spec, value, expected, base, key, &mut self.issues);
                 }
             }
             if let Some(rule) = &slot.required_if {
-                required[index] = self.eval_bool(rule, slot, level, &record, parent, &path).unwrap_or(false);
+                required[index] = self.eval_bool(rule, slot, &record, parent, base).unwrap_or(false);
             }
             required[index] |= slot.field.common.required;
         }
 
         for (index, slot) in level.slots.iter().enumerate() {
-            let path = pointer(base, slot.key());
             let value = record.get(slot.key());
             if visible[index] && required[index] && !slot.field.kind.is_server_owned() && is_empty(value) {
-                self.issues.push(Issue::new(&path, Code::Required));
+                self.issues.push(Issue::new(pointer(base, slot.key()), Code::Required));
             }
             if let Some(value) = value {
-                extra_checks(slot, value, &path, &mut self.issues);
+                extra_checks(slot, value, base, &mut self.issues);
             }
         }
         record
@@ -226,18 +216,26 @@ impl Run<'_> {
         key: &str,
         record: &mut Map<String, Value>,
         previous: Option<&Map<String, Value>>,
-        path: &str,
+        base: &str,
     ) {
-        let parent = rows.reads_parent.then(|| to_dynamic(&Value::Object(record.clone())));
+        // Row rules see only the parent fields they read, gathered once for all rows.
+        let parent = match &rows.parent_reads {
+            ParentReads::None => None,
+            ParentReads::Whole => Some(Value::Object(record.clone())),
+            ParentReads::Members(members) => {
+                Some(Value::Object(members.iter().filter_map(|m| Some((m.clone(), record.get(m)?.clone()))).collect()))
+            }
+        };
         let previous_rows = previous.and_then(|p| p.get(key)).and_then(Value::as_array);
+        let path = pointer(base, key);
         let Some(Value::Array(items)) = record.get_mut(key) else { return };
         for (row_index, row) in items.iter_mut().enumerate() {
             // Rows that are not objects are left to the schema, which reports their type.
-            let Some(row_object) = row.as_object() else { continue };
+            let Value::Object(row_object) = row else { continue };
             let previous_row = previous_rows.and_then(|r| r.get(row_index)).and_then(Value::as_object);
             let row_path = format!("{path}/{row_index}");
-            let processed = self.level(rows, row_object, previous_row, parent.as_ref(), &row_path);
-            *row = Value::Object(processed);
+            let taken = std::mem::take(row_object);
+            *row_object = self.level(rows, taken, previous_row, parent.as_ref(), &row_path);
         }
         // Unique columns: no two rows hold the same value.
         for slot in rows.slots.iter().filter(|s| s.field.common.unique) {
@@ -259,35 +257,48 @@ impl Run<'_> {
         &mut self,
         spec: &MeasurementSpec,
         slot: &Slot,
-        level: &Level,
         record: &Map<String, Value>,
-        parent: Option<&Dynamic>,
-        path: &str,
+        parent: Option<&Value>,
+        base: &str,
     ) -> Option<u64> {
         match (&spec.samples, &slot.samples) {
             (Some(Samples::Fixed(n)), _) => Some(*n),
-            (Some(Samples::Expr(_)), Some(rule)) => {
-                let vars = variables(rule, level, record, parent);
-                match self.sandbox.eval(rule, vars) {
-                    Ok(value) => match value.as_int() {
-                        Ok(n) if n >= 0 => Some(n as u64),
-                        _ => {
-                            let found = value.type_name().to_owned();
-                            let error = RuleError {
-                                rule: rule.name().to_owned(),
-                                kind: RuleErrorKind::WrongResultType { expected: "a whole number >= 0", found },
-                            };
-                            self.fail(path, slot, error);
-                            None
-                        }
-                    },
-                    Err(error) => {
-                        self.fail(path, slot, error);
-                        None
-                    }
+            (Some(Samples::Expr(_)), Some(rule)) => match self.eval(rule, slot, record, parent, base)? {
+                Value::Number(n) if n.as_u64().is_some() => n.as_u64(),
+                other => {
+                    let found = match other {
+                        Value::Number(_) => "a negative or decimal number",
+                        Value::String(_) => "string",
+                        Value::Bool(_) => "bool",
+                        Value::Null => "()",
+                        Value::Array(_) => "array",
+                        Value::Object(_) => "map",
+                    };
+                    let kind =
+                        RuleErrorKind::WrongResultType { expected: "a whole number >= 0", found: found.to_owned() };
+                    self.fail(slot, base, RuleError { rule: rule.name().to_owned(), kind });
+                    None
                 }
-            }
+            },
             _ => None,
+        }
+    }
+
+    fn eval(
+        &mut self,
+        rule: &Rule,
+        slot: &Slot,
+        record: &Map<String, Value>,
+        parent: Option<&Value>,
+        base: &str,
+    ) -> Option<Value> {
+        let lookup = |name: &str| if name == "parent" { parent } else { record.get(name) };
+        match self.sandbox.eval_json(rule, &lookup) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.fail(slot, base, error);
+                None
+            }
         }
     }
 
@@ -295,73 +306,55 @@ impl Run<'_> {
         &mut self,
         rule: &Rule,
         slot: &Slot,
-        level: &Level,
         record: &Map<String, Value>,
-        parent: Option<&Dynamic>,
-        path: &str,
+        parent: Option<&Value>,
+        base: &str,
     ) -> Option<bool> {
-        let vars = variables(rule, level, record, parent);
-        match self.sandbox.eval_bool(rule, vars) {
+        let lookup = |name: &str| if name == "parent" { parent } else { record.get(name) };
+        match self.sandbox.eval_json_bool(rule, &lookup) {
             Ok(answer) => Some(answer),
             Err(error) => {
-                self.fail(path, slot, error);
+                self.fail(slot, base, error);
                 None
             }
         }
     }
 
-    fn fail(&mut self, path: &str, slot: &Slot, error: RuleError) {
-        let base = path.rsplit_once('/').map_or("", |(base, _)| base);
+    fn fail(&mut self, slot: &Slot, base: &str, error: RuleError) {
         let reads = slot.reads.iter().map(|key| pointer(base, key)).collect();
-        self.failures.push(RuleFailure { path: path.to_owned(), reads, error });
+        self.failures.push(RuleFailure { path: pointer(base, slot.key()), reads, error });
     }
 }
 
-/// The scope of one rule run: exactly the fields it reads (missing ones as `()`).
-fn variables<'r>(
-    rule: &'r Rule,
-    level: &Level,
-    record: &Map<String, Value>,
-    parent: Option<&Dynamic>,
-) -> Vec<(&'r str, Dynamic)> {
-    let mut vars = Vec::with_capacity(rule.references().len());
-    for reference in rule.references() {
-        let name = reference.name.as_str();
-        if name == "parent" {
-            if let Some(parent) = parent {
-                vars.push((name, parent.clone()));
+/// Cleans a submitted value in place and says whether to keep it: `null` and blank text mean
+/// "no value"; scanned codes are trimmed; a measurement may be sent as a bare list or number
+/// of values, and only its values are taken from the client.
+fn normalize(kind: &FieldKind, value: &mut Value) -> bool {
+    match (kind, &mut *value) {
+        (_, Value::Null) => false,
+        (FieldKind::Lot(_) | FieldKind::Barcode(_), Value::String(text)) => {
+            if text.trim().len() != text.len() {
+                *text = text.trim().to_owned();
             }
-        } else if level.index.contains_key(name) && !vars.iter().any(|(n, _)| *n == name) {
-            vars.push((name, record.get(name).map_or(Dynamic::UNIT, to_dynamic)));
-        }
-    }
-    vars
-}
-
-/// Cleans a submitted value: `null` and empty text mean "no value"; scanned codes are
-/// trimmed; a measurement may be sent as a bare list or number of values.
-fn normalize(kind: &FieldKind, value: &Value) -> Option<Value> {
-    match (kind, value) {
-        (_, Value::Null) => None,
-        (FieldKind::Lot(_) | FieldKind::Barcode(_), Value::String(s)) => {
-            let trimmed = s.trim();
-            (!trimmed.is_empty()).then(|| Value::String(trimmed.to_owned()))
+            !text.is_empty()
         }
         // Blank text is no answer: it neither satisfies `required` nor fails `min_length`.
-        (_, Value::String(s)) if s.trim().is_empty() => None,
-        (FieldKind::Measurement(_), Value::Array(values)) => Some(measurement(values.clone())),
-        (FieldKind::Measurement(_), Value::Number(_)) => Some(measurement(vec![value.clone()])),
-        (FieldKind::Measurement(_), Value::Object(object)) => {
-            // Judgements are the engine's; only the sampled values are taken from the client.
-            let mut clean = Map::new();
-            for (key, v) in object {
-                if !matches!(key.as_str(), "judgements" | "result" | "mean" | "min" | "max") {
-                    clean.insert(key.clone(), v.clone());
-                }
-            }
-            Some(Value::Object(clean))
+        (_, Value::String(text)) => !text.trim().is_empty(),
+        (FieldKind::Measurement(_), Value::Array(values)) => {
+            let values = std::mem::take(values);
+            *value = measurement(values);
+            true
         }
-        _ => Some(value.clone()),
+        (FieldKind::Measurement(_), Value::Number(_)) => {
+            let number = value.take();
+            *value = measurement(vec![number]);
+            true
+        }
+        (FieldKind::Measurement(_), Value::Object(object)) => {
+            object.retain(|key, _| !matches!(key.as_str(), "judgements" | "result" | "mean" | "min" | "max"));
+            true
+        }
+        _ => true,
     }
 }
 
@@ -385,7 +378,14 @@ fn is_empty(value: Option<&Value>) -> bool {
 
 /// Adds per-value and overall OK/NG, mean, min and max to a measurement, and checks the
 /// number of values. Values that are not numbers are left to the schema.
-fn judge(spec: &MeasurementSpec, value: &mut Value, expected: Option<u64>, path: &str, issues: &mut Vec<Issue>) {
+fn judge(
+    spec: &MeasurementSpec,
+    value: &mut Value,
+    expected: Option<u64>,
+    base: &str,
+    key: &str,
+    issues: &mut Vec<Issue>,
+) {
     let Some(object) = value.as_object_mut() else { return };
     let Some(Value::Array(values)) = object.get("values") else { return };
     let numbers: Vec<f64> = values.iter().filter_map(Value::as_f64).collect();
@@ -395,7 +395,7 @@ fn judge(spec: &MeasurementSpec, value: &mut Value, expected: Option<u64>, path:
         && count > 0
     {
         issues.push(
-            Issue::new(pointer(path, "values"), Code::WrongSampleCount)
+            Issue::new(format!("{}/values", pointer(base, key)), Code::WrongSampleCount)
                 .param("expected", expected)
                 .param("actual", count as u64),
         );
@@ -427,13 +427,14 @@ fn judge(spec: &MeasurementSpec, value: &mut Value, expected: Option<u64>, path:
 }
 
 /// Checks JSON Schema cannot express: decimal places and accepted file types.
-fn extra_checks(slot: &Slot, value: &Value, path: &str, issues: &mut Vec<Issue>) {
+fn extra_checks(slot: &Slot, value: &Value, base: &str, issues: &mut Vec<Issue>) {
+    let path = || pointer(base, slot.key());
     match &slot.field.kind {
         FieldKind::Number(spec) => {
             if let (Some(precision), Value::Number(n)) = (spec.precision, value)
-                && decimals(n) > precision
+                && too_many_decimals(n, precision)
             {
-                issues.push(Issue::new(path, Code::TooManyDecimals).param("precision", precision));
+                issues.push(Issue::new(path(), Code::TooManyDecimals).param("precision", precision));
             }
         }
         FieldKind::Measurement(spec) => {
@@ -441,10 +442,10 @@ fn extra_checks(slot: &Slot, value: &Value, path: &str, issues: &mut Vec<Issue>)
             if let (Some(precision), Some(values)) = (spec.precision, values) {
                 for (index, v) in values.iter().enumerate() {
                     if let Value::Number(n) = v
-                        && decimals(n) > precision
+                        && too_many_decimals(n, precision)
                     {
                         issues.push(
-                            Issue::new(format!("{path}/values/{index}"), Code::TooManyDecimals)
+                            Issue::new(format!("{}/values/{index}", path()), Code::TooManyDecimals)
                                 .param("precision", precision),
                         );
                     }
@@ -459,7 +460,7 @@ fn extra_checks(slot: &Slot, value: &Value, path: &str, issues: &mut Vec<Issue>)
                 let described = !content_type.is_empty() || !name.is_empty();
                 if file.is_object() && described && !accepts(&spec.accept, content_type, name) {
                     issues.push(
-                        Issue::new(format!("{path}/{index}"), Code::FileTypeNotAccepted)
+                        Issue::new(format!("{}/{index}", path()), Code::FileTypeNotAccepted)
                             .param("accept", spec.accept.clone()),
                     );
                 }
@@ -503,18 +504,16 @@ fn guess_content_type(name: &str) -> &'static str {
     }
 }
 
-/// Decimal places of a JSON number as written (`1.250` has 3; `1e-3` has 3).
-fn decimals(number: &serde_json::Number) -> u32 {
+/// Whether a number has more decimal places than `precision` allows. Scaling and rounding
+/// checks what the shortest decimal form (`1.25`, not `1.2499999999999999`) shows, without
+/// formatting the number as text.
+fn too_many_decimals(number: &serde_json::Number, precision: u32) -> bool {
     if number.is_i64() || number.is_u64() {
-        return 0;
+        return false;
     }
-    let text = number.to_string();
-    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (text.as_str(), 0),
-    };
-    let fraction = mantissa.split_once('.').map_or("", |(_, f)| f).trim_end_matches('0');
-    (fraction.len() as i32 - exponent).max(0) as u32
+    let Some(value) = number.as_f64() else { return false };
+    let scaled = value * 10f64.powi(precision as i32);
+    (scaled - scaled.round()).abs() > 1e-9 * scaled.abs().max(1.0)
 }
 
 /// Turns one JSON Schema error into our issue, using the field found at its path.

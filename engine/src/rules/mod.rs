@@ -9,6 +9,8 @@
 //!
 //! A script is compiled once into a [`Rule`] and evaluated with a fresh scope each time.
 
+pub mod fast;
+mod helpers;
 mod scan;
 
 use std::fmt;
@@ -63,6 +65,7 @@ pub struct Rule {
     source: String,
     ast: AST,
     references: Vec<Reference>,
+    fast: Option<fast::Expr>,
 }
 
 impl Rule {
@@ -78,6 +81,11 @@ impl Rule {
     /// The free identifiers the script reads (see [`references`]).
     pub fn references(&self) -> &[Reference] {
         &self.references
+    }
+
+    /// Whether the rule is simple enough for the fast path (see [`fast`]).
+    pub fn has_fast_path(&self) -> bool {
+        self.fast.is_some()
     }
 }
 
@@ -162,6 +170,7 @@ impl Sandbox {
         // outside exists in rhai under `no_time` + `no_module` except print/debug, silenced here.
         engine
             .register_global_module(rhai::packages::Package::as_shared_module(&rhai::packages::StandardPackage::new()));
+        helpers::register(&mut engine);
         engine.on_print(|_| {});
         engine.on_debug(|_, _, _| {});
         engine.disable_symbol("eval");
@@ -192,7 +201,8 @@ impl Sandbox {
             .engine
             .compile_with_scope(&scope, source)
             .map_err(|error| RuleError { rule: name.to_owned(), kind: self.parse_error_kind(&error) })?;
-        Ok(Rule { name: name.to_owned(), source: source.to_owned(), ast, references: references(source) })
+        let fast = fast::parse(source);
+        Ok(Rule { name: name.to_owned(), source: source.to_owned(), ast, references: references(source), fast })
     }
 
     /// Runs `rule` with a fresh scope holding exactly `variables`.
@@ -233,6 +243,54 @@ impl Sandbox {
             map.values().try_for_each(|item| self.check_size(item))?;
         }
         Ok(())
+    }
+
+    /// Runs `rule` on JSON values: each variable it reads comes from `lookup` (absent ones are
+    /// `()`). Simple rules take the fast path; the rest, and every case the fast path does not
+    /// model exactly, run through rhai.
+    pub fn eval_json<'a>(
+        &self,
+        rule: &'a Rule,
+        lookup: &dyn Fn(&str) -> Option<&'a Value>,
+    ) -> Result<Value, RuleError> {
+        if let Some(expr) = &rule.fast
+            && let Some(value) = fast::eval(expr, lookup)
+            && !matches!(value, fast::V::Array(_) | fast::V::Map(_))
+        {
+            return Ok(value.into_json());
+        }
+        self.eval_json_with_rhai(rule, lookup)
+    }
+
+    /// Like [`Sandbox::eval_json`], always through rhai (the reference for the fast path).
+    pub fn eval_json_with_rhai<'a>(
+        &self,
+        rule: &Rule,
+        lookup: &dyn Fn(&str) -> Option<&'a Value>,
+    ) -> Result<Value, RuleError> {
+        let mut variables: Vec<(&str, Dynamic)> = Vec::with_capacity(rule.references.len());
+        for reference in &rule.references {
+            let name = reference.name.as_str();
+            if !variables.iter().any(|(n, _)| *n == name) {
+                variables.push((name, lookup(name).map_or(Dynamic::UNIT, to_dynamic)));
+            }
+        }
+        self.eval(rule, variables).map(|value| to_json(&value))
+    }
+
+    /// [`Sandbox::eval_json`] for a rule that must answer yes or no.
+    pub fn eval_json_bool<'a>(
+        &self,
+        rule: &'a Rule,
+        lookup: &dyn Fn(&str) -> Option<&'a Value>,
+    ) -> Result<bool, RuleError> {
+        match self.eval_json(rule, lookup)? {
+            Value::Bool(answer) => Ok(answer),
+            other => Err(RuleError {
+                rule: rule.name.clone(),
+                kind: RuleErrorKind::WrongResultType { expected: "bool", found: json_type_name(&other).to_owned() },
+            }),
+        }
     }
 
     /// Runs a rule that must answer yes or no.
@@ -295,6 +353,19 @@ impl Sandbox {
             EvalAltResult::ErrorVariableNotFound(name, _) => RuleErrorKind::UnknownVariable { name: name.clone() },
             other => RuleErrorKind::Runtime { message: other.to_string() },
         }
+    }
+}
+
+/// The rhai type name of a JSON value, for messages.
+fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "()",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_i64() => "i64",
+        Value::Number(_) => "f64",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "map",
     }
 }
 

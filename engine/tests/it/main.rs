@@ -6,6 +6,7 @@ mod auto_number;
 mod codes;
 mod definitions;
 mod evolution;
+mod fast;
 mod fields;
 mod logic;
 mod props;
