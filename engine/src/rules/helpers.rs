@@ -13,7 +13,7 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("sum_of", sum_of);
 }
 
-fn cell<'a>(row: &'a Dynamic, field: &str) -> Option<Dynamic> {
+fn cell(row: &Dynamic, field: &str) -> Option<Dynamic> {
     let map = row.read_lock::<Map>()?;
     map.get(field).cloned()
 }
