@@ -83,6 +83,11 @@ pub(super) struct Slot {
     /// Keys of this level that the slot's rules read; issues on them silence rule failures.
     pub reads: Vec<String>,
     pub rows: Option<Box<Level>>,
+    /// Whether the value may come from elsewhere than the submission (a default, a stored
+    /// read-only value or auto-number), so that the processing looks for one.
+    pub fills_in: bool,
+    /// Whether the value gets checks after evaluation beyond the schema (decimals, files).
+    pub checked_after: bool,
 }
 
 impl Slot {
@@ -271,6 +276,13 @@ fn build_level(
                 }
             }
         }
+        let fills_in = field.common.default.is_some() || field.common.read_only || auto_number.is_some();
+        let checked_after = match &field.kind {
+            FieldKind::Number(spec) => spec.precision.is_some(),
+            FieldKind::Measurement(spec) => spec.precision.is_some(),
+            FieldKind::Attachment(spec) => !spec.accept.is_empty(),
+            _ => false,
+        };
         slots.push(Slot {
             field: strip_children(field),
             visible,
@@ -280,6 +292,8 @@ fn build_level(
             auto_number,
             reads,
             rows,
+            fills_in,
+            checked_after,
         });
     }
     let index: HashMap<String, usize, KeyHasher> = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();

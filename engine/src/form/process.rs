@@ -60,14 +60,20 @@ struct Run<'a> {
 impl CompiledForm {
     /// Validates and completes a submitted record.
     pub fn process(&self, input: &Value, ctx: &RecordContext<'_>) -> Outcome {
+        self.process_owned(input.clone(), ctx)
+    }
+
+    /// Like [`CompiledForm::process`], taking the submitted value: a server that has just
+    /// parsed a request body saves copying it.
+    pub fn process_owned(&self, input: Value, ctx: &RecordContext<'_>) -> Outcome {
         let mut run = Run { sandbox: &self.sandbox, ctx, issues: Vec::new(), failures: Vec::new() };
-        let Some(object) = input.as_object() else {
+        let Value::Object(object) = input else {
             let mut issues = vec![Issue::new("", Code::NotAnObject)];
             localize(&mut issues, ctx.lang);
             return Outcome { record: Value::Object(Map::new()), issues };
         };
         let previous = ctx.previous.and_then(Value::as_object);
-        let record = run.level(&self.root, object.clone(), previous, None, "");
+        let record = run.level(&self.root, object, previous, None, "");
         let record = Value::Object(record);
 
         // Most records are valid; collecting errors is only worth it when there are some.
@@ -138,7 +144,7 @@ impl Run<'_> {
             // The server decides server-owned and read-only values.
             !(slot.field.kind.is_server_owned() || slot.field.common.read_only) && normalize(&slot.field.kind, value)
         });
-        for slot in &level.slots {
+        for slot in level.slots.iter().filter(|s| s.fills_in) {
             let key = slot.key();
             let kept = slot.field.common.read_only || slot.auto_number.is_some();
             if kept && let Some(value) = previous.and_then(|p| p.get(key)) {
@@ -178,12 +184,15 @@ impl Run<'_> {
                     }
                 }
             }
-            if let (Some(pattern), false) = (&slot.auto_number, record.contains_key(key))
+            if let Some(pattern) = &slot.auto_number
+                && !record.contains_key(key)
                 && let (Some(today), Some(seq)) = (self.ctx.today, self.ctx.sequences.get(key))
             {
                 record.insert(key.to_owned(), Value::String(pattern.format(today, *seq)));
             }
-            if let (Some(rows), Some(Value::Array(_))) = (&slot.rows, record.get(key)) {
+            if let Some(rows) = &slot.rows
+                && let Some(Value::Array(_)) = record.get(key)
+            {
                 self.rows(rows, key, &mut record, previous, base);
             }
             if let FieldKind::Measurement(spec) = &slot.field.kind {
@@ -199,6 +208,9 @@ impl Run<'_> {
         }
 
         for (index, slot) in level.slots.iter().enumerate() {
+            if !(required[index] || slot.checked_after) {
+                continue;
+            }
             let value = record.get(slot.key());
             if visible[index] && required[index] && !slot.field.kind.is_server_owned() && is_empty(value) {
                 self.issues.push(Issue::new(pointer(base, slot.key()), Code::Required));
@@ -351,7 +363,7 @@ fn normalize(kind: &FieldKind, value: &mut Value) -> bool {
             true
         }
         (FieldKind::Measurement(_), Value::Object(object)) => {
-            object.retain(|key, _| !matches!(key.as_str(), "judgements" | "result" | "mean" | "min" | "max"));
+            object.retain(|key, _| !matches!(key.as_str(), "judgements" | "result"));
             true
         }
         _ => true,
@@ -376,8 +388,9 @@ fn is_empty(value: Option<&Value>) -> bool {
     }
 }
 
-/// Adds per-value and overall OK/NG, mean, min and max to a measurement, and checks the
-/// number of values. Values that are not numbers are left to the schema.
+/// Adds per-value and overall OK/NG to a measurement and checks the number of values.
+/// Statistics (mean, range, Cp/Cpk) are computed by reports from the values, not stored.
+/// Values that are not numbers are left to the schema.
 fn judge(
     spec: &MeasurementSpec,
     value: &mut Value,
@@ -403,27 +416,20 @@ fn judge(
     if numbers.len() != count || count == 0 {
         return;
     }
-    let min = numbers.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mean = numbers.iter().sum::<f64>() / count as f64;
-    let judged = spec.lsl.is_some() || spec.usl.is_some();
-    if judged {
-        let judgements: Vec<Value> = numbers
-            .iter()
-            .map(|&x| {
-                let ok = spec.lsl.is_none_or(|lsl| x >= lsl) && spec.usl.is_none_or(|usl| x <= usl);
-                Value::from(if ok { "ok" } else { "ng" })
-            })
-            .collect();
-        let all_ok = judgements.iter().all(|j| j == "ok");
-        object.insert("judgements".to_owned(), Value::Array(judgements));
-        object.insert("result".to_owned(), Value::from(if all_ok { "ok" } else { "ng" }));
+    if spec.lsl.is_none() && spec.usl.is_none() {
+        return; // Recorded, not judged.
     }
-    for (name, x) in [("mean", mean), ("min", min), ("max", max)] {
-        if let Some(number) = serde_json::Number::from_f64(x) {
-            object.insert(name.to_owned(), Value::Number(number));
-        }
-    }
+    let mut all_ok = true;
+    let judgements: Vec<Value> = numbers
+        .iter()
+        .map(|&x| {
+            let ok = spec.lsl.is_none_or(|lsl| x >= lsl) && spec.usl.is_none_or(|usl| x <= usl);
+            all_ok &= ok;
+            Value::from(if ok { "ok" } else { "ng" })
+        })
+        .collect();
+    object.insert("judgements".to_owned(), Value::Array(judgements));
+    object.insert("result".to_owned(), Value::from(if all_ok { "ok" } else { "ng" }));
 }
 
 /// Checks JSON Schema cannot express: decimal places and accepted file types.

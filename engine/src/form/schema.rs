@@ -131,10 +131,7 @@ pub fn field_schema(field: &Field, flavour: Flavour) -> Value {
             "properties": {
                 "values": {"type": "array", "items": {"type": "number"}},
                 "judgements": {"type": "array", "items": {"enum": ["ok", "ng"]}, "readOnly": true},
-                "result": {"enum": ["ok", "ng"], "readOnly": true},
-                "mean": {"type": "number", "readOnly": true},
-                "min": {"type": "number", "readOnly": true},
-                "max": {"type": "number", "readOnly": true}
+                "result": {"enum": ["ok", "ng"], "readOnly": true}
             },
             "required": ["values"],
             "additionalProperties": false

@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 const VARIABLES: &[&str] = &["a", "b", "c", "m", "rows"];
 
-fn eval_both(source: &str, values: &Value) -> Option<(Result<Value, String>, Result<Value, String>, bool)> {
+type Answers = (Result<Value, String>, Result<Value, String>, bool);
+
+fn eval_both(source: &str, values: &Value) -> Option<Answers> {
     let sandbox = Sandbox::default();
     let rule = sandbox.compile("fast.test", source, VARIABLES).ok()?;
     let lookup = |name: &str| values.get(name);
