@@ -95,7 +95,7 @@ impl<'a> V<'a> {
 pub fn parse(source: &str) -> Option<Expr> {
     let tokens = tokenize(source)?;
     let mut parser = Parser { tokens, pos: 0, depth: 0 };
-    let expr = parser.expr()?;
+    let expr = parser.statement()?;
     (parser.pos == parser.tokens.len()).then_some(expr)
 }
 
@@ -211,6 +211,19 @@ impl Parser {
 
     fn peek_ident(&self, word: &str) -> bool {
         matches!(self.tokens.get(self.pos), Some(Token::Ident(w)) if w == word)
+    }
+
+    /// The expression of a whole script or block. There a leading `if` is a statement, which
+    /// ends at its closing brace (`if a { 1 } else { 2 } || x` is two statements in rhai), so
+    /// it must be all there is.
+    fn statement(&mut self) -> Option<Expr> {
+        if self.peek_ident("if") {
+            self.depth += 1;
+            let statement = self.primary();
+            self.depth -= 1;
+            return statement;
+        }
+        self.expr()
     }
 
     fn expr(&mut self) -> Option<Expr> {
@@ -349,7 +362,7 @@ impl Parser {
 
     fn block(&mut self) -> Option<Expr> {
         self.expect_sym("{")?;
-        let inner = self.expr()?;
+        let inner = self.statement()?;
         self.expect_sym("}")?;
         Some(inner)
     }
@@ -498,10 +511,7 @@ fn binary<'a>(op: Op, left: V<'a>, right: V<'a>) -> Option<V<'a>> {
             }
         }
         (op, Int(a), Int(b)) => Bool(compare(op, a.cmp(&b))?),
-        (op, a @ (Int(_) | Float(_)), b @ (Int(_) | Float(_))) => {
-            let (a, b) = (number(&a)?, number(&b)?);
-            Bool(compare(op, a.partial_cmp(&b)?)?)
-        }
+        (op, a @ (Int(_) | Float(_)), b @ (Int(_) | Float(_))) => Bool(float_compare(op, number(&a)?, number(&b)?)?),
         (op, Str(a), Str(b)) => Bool(compare(op, a.as_ref().cmp(b.as_ref()))?),
         (Op::Eq, Bool(a), Bool(b)) => Bool(a == b),
         (Op::Ne, Bool(a), Bool(b)) => Bool(a != b),
@@ -517,6 +527,24 @@ fn number(value: &V<'_>) -> Option<f64> {
         V::Float(f) => Some(*f),
         _ => None,
     }
+}
+
+/// Comparisons involving a decimal, as rhai makes them when built with its checks: equal
+/// within a relative `f64::EPSILON` (and within an absolute one when either side is 0).
+fn float_compare(op: Op, x: f64, y: f64) -> Option<bool> {
+    let max = if x * y == 0.0 { 1.0 } else { x.abs().max(y.abs()) };
+    if max == 0.0 {
+        return Some(matches!(op, Op::Eq | Op::Ge | Op::Le));
+    }
+    Some(match op {
+        Op::Eq => (x - y).abs() / max <= f64::EPSILON,
+        Op::Ne => (x - y).abs() / max > f64::EPSILON,
+        Op::Gt => (x - y) / max > f64::EPSILON,
+        Op::Ge => (x - y) / max > -f64::EPSILON,
+        Op::Lt => (y - x) / max > f64::EPSILON,
+        Op::Le => (y - x) / max > -f64::EPSILON,
+        _ => return None,
+    })
 }
 
 fn compare(op: Op, ordering: std::cmp::Ordering) -> Option<bool> {

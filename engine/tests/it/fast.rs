@@ -167,8 +167,13 @@ fn values() -> impl Strategy<Value = Value> {
         .prop_map(|(a, b, c, x, s, rows)| json!({"a": a, "b": b, "c": c, "m": {"x": x, "s": s}, "rows": rows}))
 }
 
+/// 2,000 cases by default; `FORMWORK_PROPTEST_CASES` raises it for a deeper search.
+fn cases() -> u32 {
+    std::env::var("FORMWORK_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     /// Whatever the expression and the values, the fast path answers exactly as rhai does.
     #[test]
