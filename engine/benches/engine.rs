@@ -161,17 +161,21 @@ fn main() {
     });
     println!("{:<58} {:>12}", "precompiled rule, fresh 5-variable scope", human(rule_rate));
 
-    // How fast a runaway rule is stopped at the default limits.
-    let runaway = sandbox.compile("bench.loop", "loop {}", &[]).expect("compiles");
-    let start = Instant::now();
-    let runs = 20;
-    for _ in 0..runs {
-        assert!(sandbox.eval(&runaway, vec![]).is_err());
+    // How fast runaway rules are stopped at the default limits.
+    let limits = Limits::default();
+    let runaways = [
+        (format!("endless loop stopped at max_operations = {}", limits.max_operations), "loop {}"),
+        (format!("endless recursion stopped at max_call_levels = {}", limits.max_call_levels), "fn f(n) { f(n + 1) } f(0)"),
+        (format!("growing text stopped at max_string_size = {}", limits.max_string_size), "let s = \"x\"; loop { s += s; }"),
+    ];
+    for (label, source) in runaways {
+        let rule = sandbox.compile("bench.runaway", source, &[]).expect("compiles");
+        let runs = 20;
+        let start = Instant::now();
+        for _ in 0..runs {
+            assert!(sandbox.eval(&rule, vec![]).is_err());
+        }
+        let per_stop = start.elapsed() / runs;
+        println!("{:<58} {:>12}", label, format!("{:.3} ms", per_stop.as_secs_f64() * 1e3));
     }
-    let per_stop = start.elapsed() / runs;
-    println!(
-        "{:<58} {:>12}",
-        format!("endless loop stopped at max_operations = {}", Limits::default().max_operations),
-        format!("{:.2} ms", per_stop.as_secs_f64() * 1e3)
-    );
 }
