@@ -165,8 +165,14 @@ fn main() {
     let limits = Limits::default();
     let runaways = [
         (format!("endless loop stopped at max_operations = {}", limits.max_operations), "loop {}"),
-        (format!("endless recursion stopped at max_call_levels = {}", limits.max_call_levels), "fn f(n) { f(n + 1) } f(0)"),
-        (format!("growing text stopped at max_string_size = {}", limits.max_string_size), "let s = \"x\"; loop { s += s; }"),
+        (
+            format!("endless recursion stopped at max_call_levels = {}", limits.max_call_levels),
+            "fn f(n) { f(n + 1) } f(0)",
+        ),
+        (
+            format!("growing text stopped at max_string_size = {}", limits.max_string_size),
+            "let s = \"x\"; loop { s += s; }",
+        ),
     ];
     for (label, source) in runaways {
         let rule = sandbox.compile("bench.runaway", source, &[]).expect("compiles");

@@ -68,7 +68,8 @@ pub(super) struct Level {
 /// `parent` is used other than through a property).
 pub(super) enum ParentReads {
     None,
-    Members(Vec<String>),
+    /// (slot index in the parent level, key).
+    Members(Vec<(usize, String)>),
     Whole,
 }
 
@@ -246,12 +247,16 @@ fn build_level(
         for rule in rules {
             for reference in rule.references() {
                 if reference.name == "parent" && parent.is_some() {
-                    parent_reads = match (parent_reads, &reference.member) {
+                    let member = reference
+                        .member
+                        .as_ref()
+                        .and_then(|m| Some((parent.and_then(|keys| keys.iter().position(|k| k == m))?, m.clone())));
+                    parent_reads = match (parent_reads, member) {
                         (ParentReads::Whole, _) | (_, None) => ParentReads::Whole,
-                        (ParentReads::None, Some(member)) => ParentReads::Members(vec![member.clone()]),
+                        (ParentReads::None, Some(member)) => ParentReads::Members(vec![member]),
                         (ParentReads::Members(mut members), Some(member)) => {
-                            if !members.contains(member) {
-                                members.push(member.clone());
+                            if !members.contains(&member) {
+                                members.push(member);
                             }
                             ParentReads::Members(members)
                         }

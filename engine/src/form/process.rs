@@ -166,7 +166,7 @@ impl Run<'_> {
             let key = slot.key();
             for rule in &slot.visible {
                 // A failing condition (None) keeps the field: dropping data on an error is worse.
-                if self.eval_bool(rule, slot, &record, parent, base) == Some(false) {
+                if self.eval_bool(level, rule, slot, &record, parent, base) == Some(false) {
                     visible[index] = false;
                 }
             }
@@ -175,7 +175,7 @@ impl Run<'_> {
                 continue;
             }
             if let Some(rule) = &slot.computed {
-                match self.eval(rule, slot, &record, parent, base) {
+                match self.eval(level, rule, slot, &record, parent, base) {
                     Some(Value::Null) | None => {
                         record.remove(key);
                     }
@@ -196,13 +196,13 @@ impl Run<'_> {
                 self.rows(rows, key, &mut record, previous, base);
             }
             if let FieldKind::Measurement(spec) = &slot.field.kind {
-                let expected = self.sample_count(spec, slot, &record, parent, base);
+                let expected = self.sample_count(level, spec, slot, &record, parent, base);
                 if let Some(value) = record.get_mut(key) {
                     judge(spec, value, expected, base, key, &mut self.issues);
                 }
             }
             if let Some(rule) = &slot.required_if {
-                required[index] = self.eval_bool(rule, slot, &record, parent, base).unwrap_or(false);
+                required[index] = self.eval_bool(level, rule, slot, &record, parent, base).unwrap_or(false);
             }
             required[index] |= slot.field.common.required;
         }
@@ -234,9 +234,9 @@ impl Run<'_> {
         let parent = match &rows.parent_reads {
             ParentReads::None => None,
             ParentReads::Whole => Some(Value::Object(record.clone())),
-            ParentReads::Members(members) => {
-                Some(Value::Object(members.iter().filter_map(|m| Some((m.clone(), record.get(m)?.clone()))).collect()))
-            }
+            ParentReads::Members(members) => Some(Value::Object(
+                members.iter().filter_map(|(_, m)| Some((m.clone(), record.get(m)?.clone()))).collect(),
+            )),
         };
         let previous_rows = previous.and_then(|p| p.get(key)).and_then(Value::as_array);
         let path = pointer(base, key);
@@ -267,6 +267,7 @@ impl Run<'_> {
 
     fn sample_count(
         &mut self,
+        level: &Level,
         spec: &MeasurementSpec,
         slot: &Slot,
         record: &Map<String, Value>,
@@ -275,7 +276,7 @@ impl Run<'_> {
     ) -> Option<u64> {
         match (&spec.samples, &slot.samples) {
             (Some(Samples::Fixed(n)), _) => Some(*n),
-            (Some(Samples::Expr(_)), Some(rule)) => match self.eval(rule, slot, record, parent, base)? {
+            (Some(Samples::Expr(_)), Some(rule)) => match self.eval(level, rule, slot, record, parent, base)? {
                 Value::Number(n) if n.as_u64().is_some() => n.as_u64(),
                 other => {
                     let found = match other {
@@ -298,13 +299,18 @@ impl Run<'_> {
 
     fn eval(
         &mut self,
+        level: &Level,
         rule: &Rule,
         slot: &Slot,
         record: &Map<String, Value>,
         parent: Option<&Value>,
         base: &str,
     ) -> Option<Value> {
-        let lookup = |name: &str| if name == "parent" { parent } else { record.get(name) };
+        let lookup = |position: usize| match level.slots.get(position) {
+            Some(slot) => record.get(slot.key()),
+            // Rule variables are the level's slots in order, then `parent` (see compile.rs).
+            None => parent,
+        };
         match self.sandbox.eval_json(rule, &lookup) {
             Ok(value) => Some(value),
             Err(error) => {
@@ -316,13 +322,17 @@ impl Run<'_> {
 
     fn eval_bool(
         &mut self,
+        level: &Level,
         rule: &Rule,
         slot: &Slot,
         record: &Map<String, Value>,
         parent: Option<&Value>,
         base: &str,
     ) -> Option<bool> {
-        let lookup = |name: &str| if name == "parent" { parent } else { record.get(name) };
+        let lookup = |position: usize| match level.slots.get(position) {
+            Some(slot) => record.get(slot.key()),
+            None => parent,
+        };
         match self.sandbox.eval_json_bool(rule, &lookup) {
             Ok(answer) => Some(answer),
             Err(error) => {

@@ -23,7 +23,8 @@ pub enum Expr {
     Int(i64),
     Float(f64),
     Str(String),
-    Var(String),
+    /// A variable, by its position in the rule's variable list.
+    Var(usize),
     Prop(Box<Expr>, String),
     Not(Box<Expr>),
     Neg(Box<Expr>),
@@ -91,10 +92,11 @@ impl<'a> V<'a> {
     }
 }
 
-/// Parses `source` if it is entirely within the subset.
-pub fn parse(source: &str) -> Option<Expr> {
+/// Parses `source` if it is entirely within the subset and reads only `variables`.
+pub fn parse(source: &str, variables: &[&str]) -> Option<Expr> {
     let tokens = tokenize(source)?;
-    let mut parser = Parser { tokens, pos: 0, depth: 0 };
+    let variables = variables.iter().map(|v| (*v).to_owned()).collect();
+    let mut parser = Parser { tokens, pos: 0, depth: 0, variables };
     let expr = parser.statement()?;
     (parser.pos == parser.tokens.len()).then_some(expr)
 }
@@ -190,6 +192,7 @@ struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     depth: usize,
+    variables: Vec<String>,
 }
 
 impl Parser {
@@ -353,7 +356,7 @@ impl Parser {
                     if self.peek_sym("(") {
                         return None;
                     }
-                    Some(Expr::Var(word))
+                    Some(Expr::Var(self.variables.iter().position(|v| *v == word)?))
                 }
             },
             _ => None,
@@ -386,14 +389,14 @@ impl Parser {
 }
 
 /// Evaluates `expr`, reading variables through `lookup`; `None` means "ask rhai".
-pub fn eval<'a>(expr: &'a Expr, lookup: &dyn Fn(&str) -> Option<&'a Value>) -> Option<V<'a>> {
+pub fn eval<'a>(expr: &'a Expr, lookup: &dyn Fn(usize) -> Option<&'a Value>) -> Option<V<'a>> {
     Some(match expr {
         Expr::Unit => V::Unit,
         Expr::Bool(b) => V::Bool(*b),
         Expr::Int(i) => V::Int(*i),
         Expr::Float(f) => V::Float(*f),
         Expr::Str(s) => V::Str(Cow::Borrowed(s)),
-        Expr::Var(name) => lookup(name).map_or(V::Unit, V::from_json),
+        Expr::Var(position) => lookup(*position).map_or(V::Unit, V::from_json),
         Expr::Prop(base, name) => match eval(base, lookup)? {
             V::Map(map) => map.get(name).map_or(V::Unit, V::from_json),
             _ => return None,

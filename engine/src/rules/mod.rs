@@ -65,6 +65,9 @@ pub struct Rule {
     source: String,
     ast: AST,
     references: Vec<Reference>,
+    /// The distinct variables the rule reads, as (position in the compile-time variable
+    /// list, name): the rhai scope of a run holds exactly these.
+    reads: Vec<(usize, String)>,
     fast: Option<fast::Expr>,
 }
 
@@ -201,8 +204,17 @@ impl Sandbox {
             .engine
             .compile_with_scope(&scope, source)
             .map_err(|error| RuleError { rule: name.to_owned(), kind: self.parse_error_kind(&error) })?;
-        let fast = fast::parse(source);
-        Ok(Rule { name: name.to_owned(), source: source.to_owned(), ast, references: references(source), fast })
+        let references = references(source);
+        let mut reads: Vec<(usize, String)> = Vec::new();
+        for reference in &references {
+            if let Some(position) = variables.iter().position(|v| *v == reference.name)
+                && !reads.iter().any(|(p, _)| *p == position)
+            {
+                reads.push((position, reference.name.clone()));
+            }
+        }
+        let fast = fast::parse(source, variables);
+        Ok(Rule { name: name.to_owned(), source: source.to_owned(), ast, references, reads, fast })
     }
 
     /// Runs `rule` with a fresh scope holding exactly `variables`.
@@ -245,13 +257,13 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Runs `rule` on JSON values: each variable it reads comes from `lookup` (absent ones are
-    /// `()`). Simple rules take the fast path; the rest, and every case the fast path does not
-    /// model exactly, run through rhai.
+    /// Runs `rule` on JSON values: the variable at position `i` of the list given to
+    /// [`Sandbox::compile`] is `lookup(i)` (absent ones are `()`). Simple rules take the fast
+    /// path; the rest, and every case the fast path does not model exactly, run through rhai.
     pub fn eval_json<'a>(
         &self,
         rule: &'a Rule,
-        lookup: &dyn Fn(&str) -> Option<&'a Value>,
+        lookup: &dyn Fn(usize) -> Option<&'a Value>,
     ) -> Result<Value, RuleError> {
         if let Some(expr) = &rule.fast
             && let Some(value) = fast::eval(expr, lookup)
@@ -266,23 +278,20 @@ impl Sandbox {
     pub fn eval_json_with_rhai<'a>(
         &self,
         rule: &Rule,
-        lookup: &dyn Fn(&str) -> Option<&'a Value>,
+        lookup: &dyn Fn(usize) -> Option<&'a Value>,
     ) -> Result<Value, RuleError> {
-        let mut variables: Vec<(&str, Dynamic)> = Vec::with_capacity(rule.references.len());
-        for reference in &rule.references {
-            let name = reference.name.as_str();
-            if !variables.iter().any(|(n, _)| *n == name) {
-                variables.push((name, lookup(name).map_or(Dynamic::UNIT, to_dynamic)));
-            }
-        }
-        self.eval(rule, variables).map(|value| to_json(&value))
+        let variables = rule
+            .reads
+            .iter()
+            .map(|(position, name)| (name.as_str(), lookup(*position).map_or(Dynamic::UNIT, to_dynamic)));
+        self.eval(rule, variables.collect()).map(|value| to_json(&value))
     }
 
     /// [`Sandbox::eval_json`] for a rule that must answer yes or no.
     pub fn eval_json_bool<'a>(
         &self,
         rule: &'a Rule,
-        lookup: &dyn Fn(&str) -> Option<&'a Value>,
+        lookup: &dyn Fn(usize) -> Option<&'a Value>,
     ) -> Result<bool, RuleError> {
         match self.eval_json(rule, lookup)? {
             Value::Bool(answer) => Ok(answer),

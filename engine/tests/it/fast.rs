@@ -11,7 +11,7 @@ type Answers = (Result<Value, String>, Result<Value, String>, bool);
 fn eval_both(source: &str, values: &Value) -> Option<Answers> {
     let sandbox = Sandbox::default();
     let rule = sandbox.compile("fast.test", source, VARIABLES).ok()?;
-    let lookup = |name: &str| values.get(name);
+    let lookup = |i: usize| values.get(VARIABLES[i]);
     let fast = sandbox.eval_json(&rule, &lookup).map_err(|e| e.to_string());
     let slow = sandbox.eval_json_with_rhai(&rule, &lookup).map_err(|e| e.to_string());
     Some((fast, slow, rule.has_fast_path()))
@@ -195,9 +195,9 @@ fn the_agreement_property_exercises_the_fast_path() {
     for _ in 0..500 {
         let source = expression().new_tree(&mut runner).unwrap().current();
         let values = values().new_tree(&mut runner).unwrap().current();
-        let Some(expr) = engine::rules::fast::parse(&source) else { continue };
+        let Some(expr) = engine::rules::fast::parse(&source, VARIABLES) else { continue };
         total += 1;
-        let lookup = |name: &str| values.get(name);
+        let lookup = |i: usize| values.get(VARIABLES[i]);
         if engine::rules::fast::eval(&expr, &lookup).is_some() {
             answered += 1;
         }
