@@ -306,18 +306,9 @@ impl Run<'_> {
         parent: Option<&Value>,
         base: &str,
     ) -> Option<Value> {
-        let lookup = |position: usize| match level.slots.get(position) {
-            Some(slot) => record.get(slot.key()),
-            // Rule variables are the level's slots in order, then `parent` (see compile.rs).
-            None => parent,
-        };
-        match self.sandbox.eval_json(rule, &lookup) {
-            Ok(value) => Some(value),
-            Err(error) => {
-                self.fail(slot, base, error);
-                None
-            }
-        }
+        let sandbox = self.sandbox;
+        let result = sandbox.eval_json(rule, &variables(level, record, parent));
+        self.settle(slot, base, result)
     }
 
     fn eval_bool(
@@ -329,22 +320,32 @@ impl Run<'_> {
         parent: Option<&Value>,
         base: &str,
     ) -> Option<bool> {
-        let lookup = |position: usize| match level.slots.get(position) {
-            Some(slot) => record.get(slot.key()),
-            None => parent,
-        };
-        match self.sandbox.eval_json_bool(rule, &lookup) {
-            Ok(answer) => Some(answer),
-            Err(error) => {
-                self.fail(slot, base, error);
-                None
-            }
-        }
+        let sandbox = self.sandbox;
+        let result = sandbox.eval_json_bool(rule, &variables(level, record, parent));
+        self.settle(slot, base, result)
+    }
+
+    /// Keeps a rule's answer, or records its failure (reported later unless its inputs are
+    /// already wrong).
+    fn settle<T>(&mut self, slot: &Slot, base: &str, result: Result<T, RuleError>) -> Option<T> {
+        result.map_err(|error| self.fail(slot, base, error)).ok()
     }
 
     fn fail(&mut self, slot: &Slot, base: &str, error: RuleError) {
         let reads = slot.reads.iter().map(|key| pointer(base, key)).collect();
         self.failures.push(RuleFailure { path: pointer(base, slot.key()), reads, error });
+    }
+}
+
+/// A rule's variables: the level's slots in order, then `parent` (see compile.rs).
+fn variables<'a>(
+    level: &'a Level,
+    record: &'a Map<String, Value>,
+    parent: Option<&'a Value>,
+) -> impl Fn(usize) -> Option<&'a Value> + 'a {
+    move |position| match level.slots.get(position) {
+        Some(slot) => record.get(slot.key()),
+        None => parent,
     }
 }
 
