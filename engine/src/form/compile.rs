@@ -60,6 +60,8 @@ pub(super) struct Level {
     /// Slot indices in evaluation order: every slot after the slots its rules read.
     pub order: Vec<usize>,
     pub index: HashMap<String, usize, KeyHasher>,
+    /// For rows: the subtable's `max_rows`.
+    pub max_rows: Option<usize>,
     /// What rules of this level read of `parent` (only row levels may read it).
     pub parent_reads: ParentReads,
 }
@@ -238,7 +240,9 @@ fn build_level(
         let rows = match &field.kind {
             FieldKind::Subtable(spec) => {
                 let prefix = format!("{rule_prefix}.{}", field.key);
-                Some(Box::new(build_level(&prefix, &spec.fields, paths, Some(&keys), sandbox, issues)))
+                let mut rows = build_level(&prefix, &spec.fields, paths, Some(&keys), sandbox, issues);
+                rows.max_rows = spec.max_rows.map(|max| usize::try_from(max).unwrap_or(usize::MAX));
+                Some(Box::new(rows))
             }
             _ => None,
         };
@@ -303,7 +307,7 @@ fn build_level(
     }
     let index: HashMap<String, usize, KeyHasher> = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
     let order = evaluation_order(&slots, &index, &data.iter().map(|(f, _)| path_of(f)).collect::<Vec<_>>(), issues);
-    Level { slots, order, index, parent_reads }
+    Level { slots, order, index, max_rows: None, parent_reads }
 }
 
 /// `parent.x` must name a field of the enclosing record.

@@ -241,6 +241,15 @@ impl Run<'_> {
         let previous_rows = previous.and_then(|p| p.get(key)).and_then(Value::as_array);
         let path = pointer(base, key);
         let Some(Value::Array(items)) = record.get_mut(key) else { return };
+        // Rows past `max_rows` are neither evaluated nor checked: the record is rejected anyway,
+        // and a client must not make the server run rules, or list issues, over an unbounded
+        // list. The returned record is not stored when it has issues, so it may be cut.
+        if let Some(max_rows) = rows.max_rows
+            && items.len() > max_rows
+        {
+            items.truncate(max_rows);
+            self.issues.push(Issue::new(&path, Code::TooManyRows).param("max_rows", max_rows as u64));
+        }
         for (row_index, row) in items.iter_mut().enumerate() {
             // Rows that are not objects are left to the schema, which reports their type.
             let Value::Object(row_object) = row else { continue };

@@ -211,6 +211,13 @@ fn subtables() {
     check(&def, json!({"qty": 1}), &["/rows required"]);
     let four: Vec<_> = (0..4).map(|i| json!({"code": format!("C{i}")})).collect();
     check(&def, json!({"qty": 1, "rows": four}), &["/rows too_many_rows"]);
+    // Rows past the maximum are neither evaluated nor checked.
+    let many: Vec<_> = (0..1000).map(|_| json!({"n": -1})).collect();
+    let form = crate::support::compile(&def);
+    let outcome = form.process(&json!({"qty": 1, "rows": many}), &crate::support::ctx());
+    assert_eq!(crate::support::brief(&outcome.issues).iter().filter(|i| i.starts_with("/rows/")).count(), 6);
+    assert!(crate::support::brief(&outcome.issues).contains(&"/rows too_many_rows".to_owned()));
+    assert!(outcome.record["rows"][2].get("share").is_some());
     check(
         &def,
         json!({"qty": 1, "rows": [{"code": "A", "n": -1}, {"n": 1}, {"code": "A", "x": 1}]}),
