@@ -1,5 +1,4 @@
-//! The `formwork` binary. For now it carries the `validate` command; `serve`, `migrate` and
-//! the rest arrive with the server (see the issues).
+//! The `formwork` binary.
 
 mod cli;
 

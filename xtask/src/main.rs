@@ -2,7 +2,7 @@
 //!
 //! - `test`  — everything CI runs: format check, clippy, every test, the wasm build of `engine`.
 //! - `bench` — the benchmarks, in release mode.
-//! - `run`   — until the server exists: `formwork validate` on the example definitions.
+//! - `run`   — build and start `formwork serve` (SQLite in ./formwork-data, port 8080).
 //! - `tidy`  — the workspace invariants of ARCHITECTURE.md (also run as a test).
 
 use std::process::ExitCode;
@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => xtask::test::run(),
         Some("bench") => xtask::bench::run(&args[1..]),
-        Some("run") => xtask::run::run(),
+        Some("run") => xtask::run::run(&args[1..]),
         Some("tidy") => xtask::tidy::check_all(&xtask::workspace_root()).map_err(|problems| problems.join("\n")),
         _ => Err("usage: cargo xtask <test|bench|run|tidy>".to_owned()),
     };

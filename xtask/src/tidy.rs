@@ -140,7 +140,9 @@ fn check_direct_dependencies(metadata: &Value, problems: &mut Vec<String>) {
                 problems.push(format!("`{name}` depends on `server`; only the binary may"));
             }
             let is_dev = dep["kind"].as_str() == Some("dev");
-            if SERVER_ONLY.contains(&dep_name) && name != "server" && !is_dev && name != "e2e" {
+            let allowed =
+                name == "server" || name == "e2e" || (name == "migrations" && dep_name == "sea-orm-migration");
+            if SERVER_ONLY.contains(&dep_name) && !allowed && !is_dev {
                 problems.push(format!("`{name}` depends on `{dep_name}`; only `server` may"));
             }
         }

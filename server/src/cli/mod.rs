@@ -1,18 +1,83 @@
 //! Command-line commands.
 
 mod clock;
+mod serve;
 mod validate;
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use server::config::{Config, Settings};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
+    /// Start the HTTP server (migrates the database first).
+    Serve(ServerArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(ServerArgs),
     /// Check a form definition and, optionally, a record against it.
     Validate(validate::ValidateArgs),
 }
 
+#[derive(clap::Args)]
+pub struct ServerArgs {
+    /// A TOML file with the same settings [default: ./formwork.toml when it exists].
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    settings: Settings,
+}
+
 pub fn run(command: Command) -> ExitCode {
     match command {
+        Command::Serve(args) => with_config(args, serve::serve),
+        Command::Migrate(args) => with_config(args, serve::migrate),
         Command::Validate(args) => validate::run(&args),
+    }
+}
+
+/// Builds the configuration (flags > environment > file) and runs `command` on a runtime.
+fn with_config<F, Fut>(args: ServerArgs, command: F) -> ExitCode
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let file_path = args.config.clone().or_else(|| env.get("FORMWORK_CONFIG").map(PathBuf::from)).or_else(|| {
+        let default = PathBuf::from("formwork.toml");
+        default.exists().then_some(default)
+    });
+    let file_text = match &file_path {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                eprintln!("formwork: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let file = file_text.as_deref().zip(file_path.as_deref());
+    let config = match Config::build(args.settings, &env, file) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("formwork: configuration: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("formwork: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(command(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("formwork: {message}");
+            ExitCode::FAILURE
+        }
     }
 }

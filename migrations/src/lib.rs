@@ -1,0 +1,18 @@
+//! Formwork's database schema as timestamped migrations, for SQLite and PostgreSQL alike.
+//!
+//! Each migration is self-contained: it names tables and columns with its own `Iden` enums
+//! and never imports the server's entity types, so an old migration keeps working when the
+//! entities change.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_init;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_init::Migration)]
+    }
+}

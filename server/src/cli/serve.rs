@@ -1,0 +1,59 @@
+//! `formwork serve` and `formwork migrate`.
+
+use std::sync::Arc;
+
+use server::app::{AppState, app};
+use server::config::{Config, Database};
+
+pub async fn serve(config: Config) -> Result<(), String> {
+    init_tracing();
+    let db = server::db::open(&config.database).await.map_err(|e| format!("database: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let where_data = match &config.database {
+        Database::Sqlite { path } => format!("SQLite at {}", path.display()),
+        Database::Postgres { .. } => "PostgreSQL".to_owned(),
+    };
+    println!("Formwork is listening on http://{address} ({where_data})");
+    let state = AppState { db, config: Arc::new(config) };
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())?;
+    println!("Formwork stopped");
+    Ok(())
+}
+
+pub async fn migrate(config: Config) -> Result<(), String> {
+    init_tracing();
+    server::db::open(&config.database).await.map_err(|e| format!("database: {e}"))?;
+    println!("migrations applied");
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the server exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

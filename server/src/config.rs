@@ -1,0 +1,130 @@
+//! Configuration: built once at start from flags > environment > `formwork.toml`, validated,
+//! and passed down. Nothing reads the environment after this.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Where the data lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded default: one SQLite file (WAL mode, full durability).
+    Sqlite { path: PathBuf },
+    /// `DATABASE_URL=postgres://...`; `schema` (tests) sets the search path.
+    Postgres { url: String, schema: Option<String> },
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: Database,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    pub request_timeout: Duration,
+}
+
+/// What may be set, from any source. Every field optional; the file rejects unknown keys.
+#[derive(Clone, Debug, Default, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Data directory (SQLite database, search index) [default: ./formwork-data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://...` for PostgreSQL; absent for the embedded SQLite database.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Largest request body in bytes [default: 2097152].
+    #[arg(long)]
+    pub body_limit: Option<usize>,
+    /// Request timeout in seconds [default: 30].
+    #[arg(long)]
+    pub request_timeout: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Settings {
+    /// Reads the `FORMWORK_*` variables and `DATABASE_URL` from `env`.
+    pub fn from_env(env: &HashMap<String, String>) -> Result<Settings, ConfigError> {
+        let parse = |name: &str| -> Result<Option<u64>, ConfigError> {
+            env.get(name)
+                .map(|v| v.parse::<u64>().map_err(|_| ConfigError(format!("{name}={v} is not a whole number"))))
+                .transpose()
+        };
+        Ok(Settings {
+            listen: env.get("FORMWORK_LISTEN").cloned(),
+            data_dir: env.get("FORMWORK_DATA_DIR").map(PathBuf::from),
+            database_url: env.get("DATABASE_URL").cloned(),
+            body_limit: parse("FORMWORK_BODY_LIMIT")?.map(|v| v as usize),
+            request_timeout: parse("FORMWORK_REQUEST_TIMEOUT")?,
+        })
+    }
+
+    /// Parses `formwork.toml`; unknown keys are errors.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Settings, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(format!("{}: {e}", origin.display())))
+    }
+
+    /// Fills what `self` leaves open from `lower`.
+    pub fn or(self, lower: Settings) -> Settings {
+        Settings {
+            listen: self.listen.or(lower.listen),
+            data_dir: self.data_dir.or(lower.data_dir),
+            database_url: self.database_url.or(lower.database_url),
+            body_limit: self.body_limit.or(lower.body_limit),
+            request_timeout: self.request_timeout.or(lower.request_timeout),
+        }
+    }
+}
+
+impl Config {
+    /// Merges flags > environment > file and validates the result.
+    pub fn build(
+        flags: Settings,
+        env: &HashMap<String, String>,
+        file: Option<(&str, &Path)>,
+    ) -> Result<Config, ConfigError> {
+        let file = match file {
+            Some((text, origin)) => Settings::from_toml(text, origin)?,
+            None => Settings::default(),
+        };
+        let settings = flags.or(Settings::from_env(env)?).or(file);
+        let listen_text = settings.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen: SocketAddr =
+            listen_text.parse().map_err(|_| ConfigError(format!("listen address {listen_text:?} is not host:port")))?;
+        let data_dir = settings.data_dir.unwrap_or_else(|| PathBuf::from("formwork-data"));
+        let database = match settings.database_url {
+            None => Database::Sqlite { path: data_dir.join("formwork.sqlite") },
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Database::Postgres { url, schema: None }
+            }
+            Some(url) => match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+                Some(path) if !path.is_empty() => Database::Sqlite { path: PathBuf::from(path) },
+                _ => return Err(ConfigError("DATABASE_URL must be postgres://... or sqlite://PATH".to_owned())),
+            },
+        };
+        let body_limit = settings.body_limit.unwrap_or(2 * 1024 * 1024);
+        if body_limit < 1024 {
+            return Err(ConfigError(format!("body limit {body_limit} is below 1024 bytes")));
+        }
+        let timeout = settings.request_timeout.unwrap_or(30);
+        if timeout == 0 {
+            return Err(ConfigError("request timeout must be at least 1 second".to_owned()));
+        }
+        Ok(Config { listen, data_dir, database, body_limit, request_timeout: Duration::from_secs(timeout) })
+    }
+}

@@ -1,0 +1,7 @@
+//! The Formwork server: the `formwork` binary's library, so tests drive the same router.
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod error;
+mod routes;

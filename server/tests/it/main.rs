@@ -1,0 +1,7 @@
+//! The server's one integration-test binary. Every test runs twice: on a fresh SQLite file
+//! and on a fresh PostgreSQL schema (see `support.rs`).
+
+mod support;
+
+mod basics;
+mod config;

@@ -1,0 +1,147 @@
+//! The test harness: an in-process app on its own database, driven with `oneshot`.
+//!
+//! SQLite tests get a new file in a temporary directory; PostgreSQL tests get a new schema in
+//! the database at `FORMWORK_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`),
+//! dropped afterwards. Without a reachable PostgreSQL the PostgreSQL half is skipped with a
+//! loud message, unless `FORMWORK_REQUIRE_POSTGRES=1` (CI) makes that a failure.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::Value;
+use server::app::{AppState, app};
+use server::config::{Config, Database};
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Directory(PathBuf),
+    Schema { url: String, schema: String },
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Directory(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schema { url, schema } => {
+                // Drop runs outside async code: use a private runtime on its own thread.
+                let (url, schema) = (url.clone(), schema.clone());
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                    runtime.block_on(async {
+                        let db = sea_orm::Database::connect(url).await.ok()?;
+                        db.execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await.ok()
+                    })
+                })
+                .join();
+            }
+        }
+    }
+}
+
+pub fn test_config(database: Database, data_dir: PathBuf) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir,
+        database,
+        body_limit: 64 * 1024,
+        request_timeout: Duration::from_secs(30),
+    }
+}
+
+fn unique() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+impl TestApp {
+    pub async fn sqlite() -> TestApp {
+        let dir = std::env::temp_dir().join(format!("formwork-test-{}", unique()));
+        let database = Database::Sqlite { path: dir.join("formwork.sqlite") };
+        let db = server::db::open(&database).await.expect("sqlite opens");
+        let config = test_config(database, dir.clone());
+        TestApp::with(db, config, Cleanup::Directory(dir))
+    }
+
+    pub async fn postgres() -> Option<TestApp> {
+        let url = std::env::var("FORMWORK_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let admin = match sea_orm::Database::connect(url.clone()).await {
+            Ok(db) => db,
+            Err(error) => {
+                if std::env::var("FORMWORK_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                    panic!("PostgreSQL is required (FORMWORK_REQUIRE_POSTGRES=1) but unreachable: {error}");
+                }
+                eprintln!(
+                    "!!! PostgreSQL at {url} is unreachable ({error}): the PostgreSQL half of this test was SKIPPED"
+                );
+                return None;
+            }
+        };
+        let schema = format!("fwt_{}", unique());
+        admin.execute_unprepared(&format!("CREATE SCHEMA {schema}")).await.expect("create schema");
+        let database = Database::Postgres { url: url.clone(), schema: Some(schema.clone()) };
+        let db = server::db::open(&database).await.expect("postgres opens");
+        let config = test_config(database, std::env::temp_dir());
+        Some(TestApp::with(db, config, Cleanup::Schema { url, schema }))
+    }
+
+    fn with(db: DatabaseConnection, config: Config, cleanup: Cleanup) -> TestApp {
+        let state = AppState { db: db.clone(), config: Arc::new(config) };
+        TestApp { router: app(state), db, cleanup }
+    }
+
+    /// Sends a request and returns the status and the body as JSON (`Null` when empty).
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+}
+
+/// Defines a test that runs `$body(app)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::support::TestApp::sqlite().await;
+                ($body)(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::support::TestApp::postgres().await {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
+}
