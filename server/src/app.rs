@@ -9,15 +9,29 @@ use sea_orm::{DatabaseConnection, DbBackend};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::LoginLimiter;
 use crate::config::Config;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
+    pub login_limiter: Arc<LoginLimiter>,
+    /// Verified against when a username does not exist, so that answers take as long.
+    pub dummy_password_hash: Arc<String>,
 }
 
 impl AppState {
+    pub fn new(db: DatabaseConnection, config: Config) -> AppState {
+        let dummy = crate::identity::hash_password(&crate::identity::new_secret()).unwrap_or_default();
+        AppState {
+            db,
+            config: Arc::new(config),
+            login_limiter: Arc::new(LoginLimiter::default()),
+            dummy_password_hash: Arc::new(dummy),
+        }
+    }
+
     pub fn backend(&self) -> &'static str {
         match self.db.get_database_backend() {
             DbBackend::Postgres => "postgres",

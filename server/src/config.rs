@@ -25,6 +25,8 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
     pub request_timeout: Duration,
+    /// The first administrator's password; generated and printed once when absent.
+    pub admin_password: Option<String>,
 }
 
 /// What may be set, from any source. Every field optional; the file rejects unknown keys.
@@ -46,6 +48,9 @@ pub struct Settings {
     /// Request timeout in seconds [default: 30].
     #[arg(long)]
     pub request_timeout: Option<u64>,
+    /// Password of the administrator created on first start [default: generated, printed once].
+    #[arg(long)]
+    pub admin_password: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +76,7 @@ impl Settings {
             database_url: env.get("DATABASE_URL").cloned(),
             body_limit: parse("FORMWORK_BODY_LIMIT")?.map(|v| v as usize),
             request_timeout: parse("FORMWORK_REQUEST_TIMEOUT")?,
+            admin_password: env.get("FORMWORK_ADMIN_PASSWORD").cloned(),
         })
     }
 
@@ -87,6 +93,7 @@ impl Settings {
             database_url: self.database_url.or(lower.database_url),
             body_limit: self.body_limit.or(lower.body_limit),
             request_timeout: self.request_timeout.or(lower.request_timeout),
+            admin_password: self.admin_password.or(lower.admin_password),
         }
     }
 }
@@ -125,6 +132,16 @@ impl Config {
         if timeout == 0 {
             return Err(ConfigError("request timeout must be at least 1 second".to_owned()));
         }
-        Ok(Config { listen, data_dir, database, body_limit, request_timeout: Duration::from_secs(timeout) })
+        if settings.admin_password.as_ref().is_some_and(|p| p.chars().count() < 10) {
+            return Err(ConfigError("the admin password needs at least 10 characters".to_owned()));
+        }
+        Ok(Config {
+            listen,
+            data_dir,
+            database,
+            body_limit,
+            request_timeout: Duration::from_secs(timeout),
+            admin_password: settings.admin_password,
+        })
     }
 }

@@ -1,7 +1,10 @@
 //! The Formwork server: the `formwork` binary's library, so tests drive the same router.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod identity;
+pub mod json;
 mod routes;

@@ -2,6 +2,7 @@
 
 mod clock;
 mod serve;
+mod user;
 mod validate;
 
 use std::collections::HashMap;
@@ -18,6 +19,9 @@ pub enum Command {
     Migrate(ServerArgs),
     /// Check a form definition and, optionally, a record against it.
     Validate(validate::ValidateArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 #[derive(clap::Args)]
@@ -34,6 +38,10 @@ pub fn run(command: Command) -> ExitCode {
         Command::Serve(args) => with_config(args, serve::serve),
         Command::Migrate(args) => with_config(args, serve::migrate),
         Command::Validate(args) => validate::run(&args),
+        Command::User(user::UserCommand::Create(args)) => {
+            let server_args = ServerArgs { config: args.config.clone(), settings: args.settings.clone() };
+            with_config(server_args, move |config| user::create(config, args))
+        }
     }
 }
 

@@ -1,7 +1,5 @@
 //! `formwork serve` and `formwork migrate`.
 
-use std::sync::Arc;
-
 use server::app::{AppState, app};
 use server::config::{Config, Database};
 
@@ -16,8 +14,20 @@ pub async fn serve(config: Config) -> Result<(), String> {
         Database::Sqlite { path } => format!("SQLite at {}", path.display()),
         Database::Postgres { .. } => "PostgreSQL".to_owned(),
     };
+    let first_admin = server::identity::bootstrap::ensure_admin(&db, config.admin_password.as_deref()).await?;
     println!("Formwork is listening on http://{address} ({where_data})");
-    let state = AppState { db, config: Arc::new(config) };
+    if let Some(admin) = first_admin {
+        match admin.generated_password {
+            Some(password) => {
+                println!(
+                    "First start: log in as `{}` with password `{password}` (shown only this once)",
+                    admin.username
+                )
+            }
+            None => println!("First start: log in as `{}` with the password you gave", admin.username),
+        }
+    }
+    let state = AppState::new(db, config);
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())?;
     println!("Formwork stopped");
     Ok(())

@@ -1,4 +1,6 @@
-//! Opening the database and applying migrations.
+//! Opening the database and applying migrations; the entities.
+
+pub mod entities;
 
 use std::time::Duration;
 

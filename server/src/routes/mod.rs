@@ -1,9 +1,10 @@
 //! HTTP routes: one module per endpoint or small resource.
 
+mod auth;
 mod health;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -11,6 +12,9 @@ use crate::error::ApiError;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::get))
+        .route("/api/v1/auth/login", post(auth::login::post))
+        .route("/api/v1/auth/logout", post(auth::logout::post))
+        .route("/api/v1/me", get(auth::me::get))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

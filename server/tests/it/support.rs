@@ -6,7 +6,6 @@
 //! loud message, unless `FORMWORK_REQUIRE_POSTGRES=1` (CI) makes that a failure.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -59,6 +58,7 @@ pub fn test_config(database: Database, data_dir: PathBuf) -> Config {
         database,
         body_limit: 64 * 1024,
         request_timeout: Duration::from_secs(30),
+        admin_password: None,
     }
 }
 
@@ -99,7 +99,7 @@ impl TestApp {
     }
 
     fn with(db: DatabaseConnection, config: Config, cleanup: Cleanup) -> TestApp {
-        let state = AppState { db: db.clone(), config: Arc::new(config) };
+        let state = AppState::new(db.clone(), config);
         TestApp { router: app(state), db, cleanup }
     }
 
@@ -120,6 +120,69 @@ impl TestApp {
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.send(Request::get(path).body(Body::empty()).unwrap()).await
     }
+
+    /// Sends a request and returns the raw response (for headers).
+    pub async fn raw(&self, request: Request<Body>) -> axum::response::Response {
+        self.router.clone().oneshot(request).await.expect("infallible")
+    }
+
+    pub async fn create_user(&self, username: &str, password: &str, admin: bool) {
+        server::identity::users::create(&self.db, username, "", password, admin).await.expect("user created");
+    }
+
+    /// Logs in and returns the session.
+    pub async fn login(&self, username: &str, password: &str) -> Session {
+        let response = self
+            .raw(json_request(
+                "POST",
+                "/api/v1/auth/login",
+                &serde_json::json!({"username": username, "password": password}),
+            ))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {username}");
+        let cookie = response
+            .headers()
+            .get(axum::http::header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("session cookie")
+            .to_owned();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        Session { cookie, csrf: body["csrf_token"].as_str().unwrap().to_owned() }
+    }
+}
+
+/// A logged-in browser: its cookie and CSRF token.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Session {
+    /// A request carrying the session cookie and, for writes, the CSRF header.
+    pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Request<Body> {
+        let mut builder = Request::builder().method(method).uri(path).header("cookie", &self.cookie);
+        if method != "GET" {
+            builder = builder.header("x-csrf-token", &self.csrf);
+        }
+        match body {
+            Some(body) => {
+                builder.header("content-type", "application/json").body(Body::from(body.to_string())).unwrap()
+            }
+            None => builder.body(Body::empty()).unwrap(),
+        }
+    }
+}
+
+pub fn json_request(method: &str, path: &str, body: &Value) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
 }
 
 /// Defines a test that runs `$body(app)` once on SQLite and once on PostgreSQL.

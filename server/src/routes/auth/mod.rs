@@ -1,0 +1,5 @@
+//! `/api/v1/auth/*` and `/api/v1/me`.
+
+pub mod login;
+pub mod logout;
+pub mod me;
