@@ -10,6 +10,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::auth::LoginLimiter;
+use crate::authz::Authz;
 use crate::config::Config;
 
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub login_limiter: Arc<LoginLimiter>,
+    pub authz: Arc<Authz>,
     /// Verified against when a username does not exist, so that answers take as long.
     pub dummy_password_hash: Arc<String>,
 }
@@ -28,6 +30,8 @@ impl AppState {
             db,
             config: Arc::new(config),
             login_limiter: Arc::new(LoginLimiter::default()),
+            // The schema and default policies ship with the binary; a test proves they load.
+            authz: Arc::new(Authz::new().expect("the shipped Cedar schema and policies are valid")),
             dummy_password_hash: Arc::new(dummy),
         }
     }

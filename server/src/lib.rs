@@ -1,7 +1,9 @@
 //! The Formwork server: the `formwork` binary's library, so tests drive the same router.
 
+pub mod access;
 pub mod app;
 pub mod auth;
+pub mod authz;
 pub mod config;
 pub mod db;
 pub mod error;

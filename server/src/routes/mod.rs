@@ -2,6 +2,7 @@
 
 mod auth;
 mod health;
+mod workspaces;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -15,6 +16,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/login", post(auth::login::post))
         .route("/api/v1/auth/logout", post(auth::logout::post))
         .route("/api/v1/me", get(auth::me::get))
+        .route("/api/v1/workspaces", get(workspaces::list::get).post(workspaces::create::post))
+        .route(
+            "/api/v1/workspaces/{ws}/members",
+            get(workspaces::members::list).put(workspaces::members::put).post(workspaces::members::put),
+        )
+        .route("/api/v1/workspaces/{ws}/members/{username}", axum::routing::delete(workspaces::members::delete))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

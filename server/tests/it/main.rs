@@ -4,5 +4,7 @@
 mod support;
 
 mod auth;
+mod authz;
 mod basics;
 mod config;
+mod workspaces;

@@ -1,0 +1,87 @@
+//! `InWorkspace<A>`: the extractor that resolves `{ws}` in the path, loads the caller's roles
+//! there and checks that they may do `A` to the workspace. A workspace the caller is not a
+//! member of answers 404, so its existence does not leak.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::authz::{Action, Principal, Resource};
+use crate::db::entities::{membership, workspace};
+use crate::error::ApiError;
+
+/// A type naming an action, so that the permission shows in a handler's signature.
+pub trait ActionKind {
+    const ACTION: Action;
+}
+
+macro_rules! action_kinds {
+    ($($name:ident => $action:ident),* $(,)?) => {
+        $(
+            #[derive(Debug)]
+            pub struct $name;
+            impl ActionKind for $name {
+                const ACTION: Action = Action::$action;
+            }
+        )*
+    };
+}
+
+action_kinds!(Read => Read, Create => Create, Update => Update, Delete => Delete, Design => Design, Admin => Admin);
+
+/// The caller, the workspace of the path and the caller's roles in it, after `A` was allowed
+/// on the workspace itself. Handlers check finer resources with [`InWorkspace::allows`].
+pub struct InWorkspace<A: ActionKind> {
+    pub caller: Caller,
+    pub workspace: workspace::Model,
+    pub roles: Vec<String>,
+    action: PhantomData<A>,
+}
+
+impl<A: ActionKind> InWorkspace<A> {
+    pub fn principal(&self) -> Principal<'_> {
+        Principal { user_id: &self.caller.user.id, is_admin: self.caller.user.is_admin, roles: &self.roles }
+    }
+
+    pub fn allows(&self, state: &AppState, action: Action, resource: &Resource<'_>) -> bool {
+        state.authz.is_allowed(&self.principal(), action, resource)
+    }
+}
+
+/// The caller's roles in `workspace_id` (empty when not a member).
+pub async fn roles_in(state: &AppState, user_id: &str, workspace_id: &str) -> Result<Vec<String>, ApiError> {
+    let membership =
+        membership::Entity::find_by_id((workspace_id.to_owned(), user_id.to_owned())).one(&state.db).await?;
+    Ok(membership.and_then(|m| serde_json::from_value::<Vec<String>>(m.roles).ok()).unwrap_or_default())
+}
+
+impl<A: ActionKind + Send + Sync> FromRequestParts<AppState> for InWorkspace<A> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::new("bad_request", "malformed path"))?;
+        let slug = params.get("ws").ok_or_else(ApiError::not_found)?;
+        let workspace = workspace::Entity::find()
+            .filter(workspace::Column::Slug.eq(slug.as_str()))
+            .one(&state.db)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let roles = roles_in(state, &caller.user.id, &workspace.id).await?;
+        if roles.is_empty() && !caller.user.is_admin {
+            return Err(ApiError::not_found());
+        }
+        let access = InWorkspace { caller, workspace, roles, action: PhantomData };
+        if !access.allows(state, A::ACTION, &Resource::Workspace { id: &access.workspace.id }) {
+            return Err(ApiError::new("forbidden", "your roles in this workspace do not allow this"));
+        }
+        Ok(access)
+    }
+}

@@ -1,0 +1,190 @@
+//! Authorization with Cedar (DESIGN §8). Every decision goes through [`Authz::is_allowed`].
+//!
+//! Roles are per workspace and reach policies as `context.roles`, taken from the membership
+//! of the resource's own workspace, so a role in one workspace never counts in another.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet, Request,
+    RestrictedExpression, Schema, ValidationMode, Validator,
+};
+
+pub const ROLES: &[&str] = &["admin", "designer", "member", "approver", "viewer"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Read,
+    Create,
+    Update,
+    Delete,
+    Design,
+    Admin,
+    Approve,
+    Export,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Design => "design",
+            Action::Admin => "admin",
+            Action::Approve => "approve",
+            Action::Export => "export",
+        }
+    }
+}
+
+/// Who asks: a user, whether they administer the installation, and their roles in the
+/// workspace of the resource.
+#[derive(Clone, Debug)]
+pub struct Principal<'a> {
+    pub user_id: &'a str,
+    pub is_admin: bool,
+    pub roles: &'a [String],
+}
+
+/// What is asked about.
+#[derive(Clone, Debug)]
+pub enum Resource<'a> {
+    Workspace { id: &'a str },
+    Form { id: &'a str, workspace: &'a str },
+    Record { id: &'a str, form: &'a str, workspace: &'a str, created_by: &'a str },
+}
+
+pub struct Authz {
+    schema: Schema,
+    policies: PolicySet,
+    authorizer: Authorizer,
+}
+
+fn uid(kind: &str, id: &str) -> EntityUid {
+    let name = EntityTypeName::from_str(&format!("Formwork::{kind}")).expect("static type name");
+    EntityUid::from_type_name_and_id(name, EntityId::new(id))
+}
+
+impl Authz {
+    /// The schema and the default policies, both shipped with the server and validated here.
+    pub fn new() -> Result<Authz, String> {
+        let (schema, _warnings) = Schema::from_cedarschema_str(include_str!("schema.cedarschema"))
+            .map_err(|e| format!("cedar schema: {e}"))?;
+        let policies =
+            PolicySet::from_str(include_str!("defaults.cedar")).map_err(|e| format!("default policies: {e}"))?;
+        let authz = Authz { schema, policies, authorizer: Authorizer::new() };
+        authz.validate(&authz.policies)?;
+        Ok(authz)
+    }
+
+    /// Checks policies against the schema (strict mode): unknown attributes, entity types,
+    /// actions and type errors are refused.
+    pub fn validate(&self, policies: &PolicySet) -> Result<(), String> {
+        let result = Validator::new(self.schema.clone()).validate(policies, ValidationMode::Strict);
+        if result.validation_passed() {
+            Ok(())
+        } else {
+            Err(result.validation_errors().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
+        }
+    }
+
+    /// Parses and validates a workspace's own policies.
+    pub fn parse_policies(&self, text: &str) -> Result<PolicySet, String> {
+        let policies = PolicySet::from_str(text).map_err(|e| e.to_string())?;
+        self.validate(&policies)?;
+        Ok(policies)
+    }
+
+    pub fn is_allowed(&self, principal: &Principal<'_>, action: Action, resource: &Resource<'_>) -> bool {
+        match self.decide(principal, action, resource) {
+            Ok(allowed) => allowed,
+            Err(error) => {
+                // A request the schema rejects is a bug in the server; deny and say so.
+                tracing::error!(%error, "authorization request could not be built");
+                false
+            }
+        }
+    }
+
+    fn decide(&self, principal: &Principal<'_>, action: Action, resource: &Resource<'_>) -> Result<bool, String> {
+        let user = uid("User", principal.user_id);
+        let user_entity = Entity::new(
+            user.clone(),
+            HashMap::from([("is_admin".to_owned(), RestrictedExpression::new_bool(principal.is_admin))]),
+            HashSet::new(),
+        )
+        .map_err(|e| e.to_string())?;
+        let mut entities = vec![user_entity];
+        let resource_uid = match resource {
+            Resource::Workspace { id } => {
+                let workspace = uid("Workspace", id);
+                entities.push(Entity::new_no_attrs(workspace.clone(), HashSet::new()));
+                workspace
+            }
+            Resource::Form { id, workspace } => {
+                let workspace_uid = uid("Workspace", workspace);
+                let form = uid("Form", id);
+                entities.push(Entity::new_no_attrs(workspace_uid.clone(), HashSet::new()));
+                entities.push(
+                    Entity::new(
+                        form.clone(),
+                        HashMap::from([(
+                            "workspace".to_owned(),
+                            RestrictedExpression::new_entity_uid(workspace_uid.clone()),
+                        )]),
+                        HashSet::from([workspace_uid]),
+                    )
+                    .map_err(|e| e.to_string())?,
+                );
+                form
+            }
+            Resource::Record { id, form, workspace, created_by } => {
+                let workspace_uid = uid("Workspace", workspace);
+                let form_uid = uid("Form", form);
+                let record = uid("Record", id);
+                let creator = uid("User", created_by);
+                entities.push(Entity::new_no_attrs(workspace_uid.clone(), HashSet::new()));
+                entities.push(
+                    Entity::new(
+                        form_uid.clone(),
+                        HashMap::from([(
+                            "workspace".to_owned(),
+                            RestrictedExpression::new_entity_uid(workspace_uid.clone()),
+                        )]),
+                        HashSet::from([workspace_uid.clone()]),
+                    )
+                    .map_err(|e| e.to_string())?,
+                );
+                if creator != user {
+                    let attrs = HashMap::from([("is_admin".to_owned(), RestrictedExpression::new_bool(false))]);
+                    entities.push(Entity::new(creator.clone(), attrs, HashSet::new()).map_err(|e| e.to_string())?);
+                }
+                entities.push(
+                    Entity::new(
+                        record.clone(),
+                        HashMap::from([
+                            ("workspace".to_owned(), RestrictedExpression::new_entity_uid(workspace_uid)),
+                            ("form".to_owned(), RestrictedExpression::new_entity_uid(form_uid.clone())),
+                            ("created_by".to_owned(), RestrictedExpression::new_entity_uid(creator)),
+                        ]),
+                        HashSet::from([form_uid]),
+                    )
+                    .map_err(|e| e.to_string())?,
+                );
+                record
+            }
+        };
+        let entities = Entities::from_entities(entities, Some(&self.schema)).map_err(|e| e.to_string())?;
+        let roles = principal.roles.iter().map(|r| RestrictedExpression::new_string(r.clone()));
+        let context = Context::from_pairs([("roles".to_owned(), RestrictedExpression::new_set(roles))])
+            .map_err(|e| e.to_string())?;
+        let action_uid = uid("Action", action.name());
+        let request =
+            Request::new(user, action_uid, resource_uid, context, Some(&self.schema)).map_err(|e| e.to_string())?;
+        let response = self.authorizer.is_authorized(&request, &self.policies, &entities);
+        Ok(response.decision() == Decision::Allow)
+    }
+}

@@ -1,0 +1,91 @@
+//! `GET/POST /api/v1/workspaces/{ws}/members` and `DELETE .../members/{username}`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::access::{Admin, InWorkspace, Read};
+use crate::app::AppState;
+use crate::authz::ROLES;
+use crate::db::entities::{membership, user};
+use crate::error::ApiError;
+use crate::identity::{now_ms, users};
+use crate::json::AppJson;
+
+pub async fn list(State(state): State<AppState>, access: InWorkspace<Read>) -> Result<Json<Value>, ApiError> {
+    let rows = membership::Entity::find()
+        .filter(membership::Column::WorkspaceId.eq(access.workspace.id.clone()))
+        .all(&state.db)
+        .await?;
+    let user_ids: Vec<String> = rows.iter().map(|m| m.user_id.clone()).collect();
+    let users = user::Entity::find().filter(user::Column::Id.is_in(user_ids)).all(&state.db).await?;
+    let mut items: Vec<Value> = rows
+        .iter()
+        .filter_map(|m| {
+            let u = users.iter().find(|u| u.id == m.user_id)?;
+            Some(json!({"username": u.username, "display_name": u.display_name, "roles": m.roles}))
+        })
+        .collect();
+    items.sort_by(|a, b| a["username"].as_str().cmp(&b["username"].as_str()));
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetMember {
+    username: String,
+    roles: Vec<String>,
+}
+
+/// Adds a member or replaces their roles.
+pub async fn put(
+    State(state): State<AppState>,
+    access: InWorkspace<Admin>,
+    AppJson(member): AppJson<SetMember>,
+) -> Result<Json<Value>, ApiError> {
+    let mut roles = member.roles.clone();
+    roles.sort();
+    roles.dedup();
+    if roles.is_empty() || roles.iter().any(|r| !ROLES.contains(&r.as_str())) {
+        return Err(ApiError::new("bad_request", format!("roles must be some of {}", ROLES.join(", "))));
+    }
+    let user = users::find_by_username(&state.db, &member.username)
+        .await?
+        .ok_or_else(|| ApiError::new("not_found", "no such user"))?;
+    let key = (access.workspace.id.clone(), user.id.clone());
+    match membership::Entity::find_by_id(key).one(&state.db).await? {
+        Some(existing) => {
+            let mut active = existing.into_active_model();
+            active.roles = Set(json!(roles));
+            active.update(&state.db).await?;
+        }
+        None => {
+            membership::ActiveModel {
+                workspace_id: Set(access.workspace.id.clone()),
+                user_id: Set(user.id.clone()),
+                roles: Set(json!(roles)),
+                created_at: Set(now_ms()),
+            }
+            .insert(&state.db)
+            .await?;
+        }
+    }
+    Ok(Json(json!({"username": user.username, "display_name": user.display_name, "roles": roles})))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    access: InWorkspace<Admin>,
+    Path((_, username)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let user = users::find_by_username(&state.db, &username).await?.ok_or_else(ApiError::not_found)?;
+    let result =
+        membership::Entity::delete_by_id((access.workspace.id.clone(), user.id.clone())).exec(&state.db).await?;
+    if result.rows_affected == 0 {
+        return Err(ApiError::not_found());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
