@@ -5,6 +5,10 @@
 //! least disturbed by the other core's work. Results are ratios against the baseline taken in
 //! the same run; the absolute numbers depend on the machine (see docs/BENCHMARKS.md).
 
+// The allocator the `formwork` binary uses, so that the numbers are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

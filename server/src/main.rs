@@ -2,6 +2,11 @@
 
 mod cli;
 
+// Records are JSON trees of many small strings and maps; mimalloc handles that allocation
+// pattern far better than glibc's malloc (see docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;

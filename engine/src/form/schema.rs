@@ -22,14 +22,19 @@ pub enum Flavour {
 
 /// The JSON Schema of records of `definition`.
 pub fn record_schema(definition: &FormDefinition, flavour: Flavour) -> Value {
-    let mut schema = object_schema(&definition.fields, flavour);
-    if flavour == Flavour::Public {
-        let object = schema.as_object_mut().expect("object schema");
-        object.insert("$schema".to_owned(), json!(DRAFT_2020_12));
-        annotate(object, &definition.name, definition.description.as_ref());
-        object.insert("x-formwork-form".to_owned(), json!(definition.key));
+    let schema = object_schema(&definition.fields, flavour);
+    if flavour == Flavour::Validation {
+        return schema;
     }
-    schema
+    // Keys keep insertion order: `$schema` and the titles first, then the body.
+    let mut public = Map::new();
+    public.insert("$schema".to_owned(), json!(DRAFT_2020_12));
+    annotate(&mut public, &definition.name, definition.description.as_ref());
+    public.insert("x-formwork-form".to_owned(), json!(definition.key));
+    if let Value::Object(body) = schema {
+        public.extend(body);
+    }
+    Value::Object(public)
 }
 
 fn object_schema(fields: &[Field], flavour: Flavour) -> Value {
