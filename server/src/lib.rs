@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod config;
@@ -9,4 +10,5 @@ pub mod db;
 pub mod error;
 pub mod identity;
 pub mod json;
+pub mod lang;
 mod routes;

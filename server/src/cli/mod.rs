@@ -1,5 +1,6 @@
 //! Command-line commands.
 
+mod audit;
 mod clock;
 mod serve;
 mod user;
@@ -22,6 +23,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 #[derive(clap::Args)]
@@ -38,6 +42,10 @@ pub fn run(command: Command) -> ExitCode {
         Command::Serve(args) => with_config(args, serve::serve),
         Command::Migrate(args) => with_config(args, serve::migrate),
         Command::Validate(args) => validate::run(&args),
+        Command::Audit(audit::AuditCommand::Verify(args)) => {
+            let server_args = ServerArgs { config: args.config.clone(), settings: args.settings.clone() };
+            with_config(server_args, move |config| audit::verify(config, args))
+        }
         Command::User(user::UserCommand::Create(args)) => {
             let server_args = ServerArgs { config: args.config.clone(), settings: args.settings.clone() };
             with_config(server_args, move |config| user::create(config, args))

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database as SeaDatabase, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database as SeaDatabase, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 
 use crate::config::Database;
 
@@ -48,4 +51,15 @@ pub async fn connect(database: &Database) -> Result<DatabaseConnection, DbErr> {
     };
     options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
     SeaDatabase::connect(options).await
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails instead of
+/// waiting when another writer committed in between.
+pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }

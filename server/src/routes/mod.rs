@@ -1,6 +1,8 @@
 //! HTTP routes: one module per endpoint or small resource.
 
+mod audit;
 mod auth;
+mod forms;
 mod health;
 mod workspaces;
 
@@ -22,6 +24,13 @@ pub fn router(state: AppState) -> Router {
             get(workspaces::members::list).put(workspaces::members::put).post(workspaces::members::put),
         )
         .route("/api/v1/workspaces/{ws}/members/{username}", axum::routing::delete(workspaces::members::delete))
+        .route("/api/v1/workspaces/{ws}/forms", get(forms::list::get).post(forms::create::post))
+        .route("/api/v1/workspaces/{ws}/forms/{form}", get(forms::get::get).put(forms::save::put))
+        .route("/api/v1/workspaces/{ws}/forms/{form}/publish", post(forms::publish::post))
+        .route("/api/v1/workspaces/{ws}/forms/{form}/versions/{version}", get(forms::version::get))
+        .route("/api/v1/workspaces/{ws}/forms/{form}/schema.json", get(forms::schema::get))
+        .route("/api/v1/workspaces/{ws}/audit", get(audit::list))
+        .route("/api/v1/workspaces/{ws}/audit/verify", get(audit::verify))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -3,8 +3,10 @@
 
 mod support;
 
+mod audit;
 mod auth;
 mod authz;
 mod basics;
 mod config;
+mod forms;
 mod workspaces;

@@ -103,6 +103,14 @@ impl TestApp {
         TestApp { router: app(state), db, cleanup }
     }
 
+    /// The SQLite file of a SQLite test app.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        match &self.cleanup {
+            Cleanup::Directory(dir) => Some(dir.join("formwork.sqlite")),
+            Cleanup::Schema { .. } => None,
+        }
+    }
+
     /// Sends a request and returns the status and the body as JSON (`Null` when empty).
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
         let response = self.router.clone().oneshot(request).await.expect("infallible");
@@ -149,21 +157,30 @@ impl TestApp {
             .to_owned();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body: Value = serde_json::from_slice(&bytes).unwrap();
-        Session { cookie, csrf: body["csrf_token"].as_str().unwrap().to_owned() }
+        Session { cookie, csrf: body["csrf_token"].as_str().unwrap().to_owned(), lang: None }
     }
 }
 
-/// A logged-in browser: its cookie and CSRF token.
+/// A logged-in browser: its cookie, CSRF token and language.
 #[derive(Clone, Debug)]
 pub struct Session {
     pub cookie: String,
     pub csrf: String,
+    pub lang: Option<String>,
 }
 
 impl Session {
+    /// The same session asking for answers in `lang`.
+    pub fn with_lang(&self, lang: &str) -> Session {
+        Session { lang: Some(lang.to_owned()), ..self.clone() }
+    }
+
     /// A request carrying the session cookie and, for writes, the CSRF header.
     pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Request<Body> {
         let mut builder = Request::builder().method(method).uri(path).header("cookie", &self.cookie);
+        if let Some(lang) = &self.lang {
+            builder = builder.header("accept-language", lang);
+        }
         if method != "GET" {
             builder = builder.header("x-csrf-token", &self.csrf);
         }

@@ -4,11 +4,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
+use crate::audit::{self, Entry};
 use crate::auth::Caller;
 use crate::db::entities::{membership, workspace};
 use crate::error::ApiError;
@@ -45,7 +46,7 @@ pub async fn post(
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::new("bad_request", "a name is 1 to 200 characters"));
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_txn(&state.db).await?;
     if workspace::Entity::find().filter(workspace::Column::Slug.eq(new.slug.as_str())).one(&txn).await?.is_some() {
         return Err(ApiError::new("already_exists", "a workspace with this slug exists"));
     }
@@ -66,6 +67,15 @@ pub async fn post(
     }
     .insert(&txn)
     .await?;
+    let entry = Entry {
+        actor: &caller.user.id,
+        action: "workspace.create",
+        object_type: "workspace",
+        object_id: &created.id,
+        changes: json!({"slug": created.slug, "name": created.name, "admin": caller.user.username}),
+        reason: None,
+    };
+    audit::append(&txn, &created.id, entry, now).await?;
     txn.commit().await?;
     Ok((StatusCode::CREATED, Json(super::view(&created))))
 }

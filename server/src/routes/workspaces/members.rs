@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::access::{Admin, InWorkspace, Read};
 use crate::app::AppState;
+use crate::audit::{self, Entry};
 use crate::authz::ROLES;
 use crate::db::entities::{membership, user};
 use crate::error::ApiError;
@@ -56,23 +57,38 @@ pub async fn put(
         .await?
         .ok_or_else(|| ApiError::new("not_found", "no such user"))?;
     let key = (access.workspace.id.clone(), user.id.clone());
-    match membership::Entity::find_by_id(key).one(&state.db).await? {
+    let txn = crate::db::write_txn(&state.db).await?;
+    let now = now_ms();
+    let before = match membership::Entity::find_by_id(key).one(&txn).await? {
         Some(existing) => {
+            let before = existing.roles.clone();
             let mut active = existing.into_active_model();
             active.roles = Set(json!(roles));
-            active.update(&state.db).await?;
+            active.update(&txn).await?;
+            before
         }
         None => {
             membership::ActiveModel {
                 workspace_id: Set(access.workspace.id.clone()),
                 user_id: Set(user.id.clone()),
                 roles: Set(json!(roles)),
-                created_at: Set(now_ms()),
+                created_at: Set(now),
             }
-            .insert(&state.db)
+            .insert(&txn)
             .await?;
+            Value::Null
         }
-    }
+    };
+    let entry = Entry {
+        actor: &access.caller.user.id,
+        action: "member.set_roles",
+        object_type: "user",
+        object_id: &user.id,
+        changes: json!({"roles": {"before": before, "after": roles}}),
+        reason: None,
+    };
+    audit::append(&txn, &access.workspace.id, entry, now).await?;
+    txn.commit().await?;
     Ok(Json(json!({"username": user.username, "display_name": user.display_name, "roles": roles})))
 }
 
@@ -82,10 +98,19 @@ pub async fn delete(
     Path((_, username)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let user = users::find_by_username(&state.db, &username).await?.ok_or_else(ApiError::not_found)?;
-    let result =
-        membership::Entity::delete_by_id((access.workspace.id.clone(), user.id.clone())).exec(&state.db).await?;
-    if result.rows_affected == 0 {
-        return Err(ApiError::not_found());
-    }
+    let txn = crate::db::write_txn(&state.db).await?;
+    let key = (access.workspace.id.clone(), user.id.clone());
+    let existing = membership::Entity::find_by_id(key.clone()).one(&txn).await?.ok_or_else(ApiError::not_found)?;
+    membership::Entity::delete_by_id(key).exec(&txn).await?;
+    let entry = Entry {
+        actor: &access.caller.user.id,
+        action: "member.remove",
+        object_type: "user",
+        object_id: &user.id,
+        changes: json!({"roles": {"before": existing.roles, "after": Value::Null}}),
+        reason: None,
+    };
+    audit::append(&txn, &access.workspace.id, entry, now_ms()).await?;
+    txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

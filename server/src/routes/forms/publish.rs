@@ -1,0 +1,100 @@
+//! `POST /api/v1/workspaces/{ws}/forms/{form}/publish {confirm?}`: the draft becomes the next
+//! immutable version. When stored records would not validate under it, the engine's
+//! evolution report comes back (409) and publishing needs `"confirm": true`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use engine::form::{CompiledForm, RecordContext, compare, parse_definition};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::access::{Design, InWorkspace};
+use crate::app::AppState;
+use crate::audit::{self, Entry};
+use crate::authz::Action;
+use crate::db::entities::{form_version, record};
+use crate::error::ApiError;
+use crate::identity::now_ms;
+use crate::json::AppJson;
+use crate::lang::Language;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Publish {
+    #[serde(default)]
+    confirm: bool,
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    access: InWorkspace<Design>,
+    Language(lang): Language,
+    Path(params): Path<HashMap<String, String>>,
+    AppJson(publish): AppJson<Publish>,
+) -> Result<Json<Value>, ApiError> {
+    let key = params.get("form").map(String::as_str).unwrap_or_default();
+    let txn = crate::db::write_txn(&state.db).await?;
+    let form = super::load(&state, &access, &txn, key, Action::Design).await?;
+    let compiled = CompiledForm::compile(&form.draft, lang).map_err(|issues| {
+        ApiError::new("validation_failed", "the draft has problems").with_details(json!({"errors": issues}))
+    })?;
+    let mut report = Value::Null;
+    if let Some(latest) = form.latest_version {
+        let previous = form_version::Entity::find_by_id((form.id.clone(), latest))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ApiError::internal(format!("form {} lacks its version {latest}", form.id)))?;
+        if previous.definition == form.draft {
+            return Err(ApiError::new("conflict", "the draft is the same as the latest version"));
+        }
+        let old = parse_definition(&previous.definition)
+            .map_err(|_| ApiError::internal(format!("stored version {latest} of {} does not parse", form.id)))?;
+        let stored = record::Entity::find()
+            .filter(record::Column::FormId.eq(form.id.as_str()))
+            .filter(record::Column::DeletedAt.is_null())
+            .all(&txn)
+            .await?;
+        let records: Vec<(&str, &Value)> = stored.iter().map(|r| (r.id.as_str(), &r.data)).collect();
+        let ctx = RecordContext { lang, ..RecordContext::default() };
+        let evolution = compare(&old, &compiled, records, &ctx);
+        let needs_confirmation = !evolution.stored_values.is_empty();
+        report = serde_json::to_value(&evolution).map_err(ApiError::internal)?;
+        if needs_confirmation && !publish.confirm {
+            return Err(ApiError::new(
+                "conflict",
+                "stored records would not validate under this version; publish with \"confirm\": true",
+            )
+            .with_details(report));
+        }
+    }
+    let version = form.latest_version.unwrap_or(0) + 1;
+    let now = now_ms();
+    form_version::ActiveModel {
+        form_id: Set(form.id.clone()),
+        version: Set(version),
+        definition: Set(form.draft.clone()),
+        published_by: Set(access.caller.user.id.clone()),
+        published_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let form_id = form.id.clone();
+    let mut active = form.into_active_model();
+    active.latest_version = Set(Some(version));
+    active.updated_at = Set(now);
+    active.update(&txn).await?;
+    let entry = Entry {
+        actor: &access.caller.user.id,
+        action: "form.publish",
+        object_type: "form",
+        object_id: &form_id,
+        changes: json!({"version": version, "confirmed": publish.confirm}),
+        reason: None,
+    };
+    audit::append(&txn, &access.workspace.id, entry, now).await?;
+    txn.commit().await?;
+    Ok(Json(json!({"version": version, "evolution": report})))
+}

@@ -1,0 +1,129 @@
+//! The hash-chained audit log: every write appends, tampering is detected.
+
+use axum::http::StatusCode;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+
+use crate::forms::{lot_form, plant};
+use crate::on_both;
+use crate::support::TestApp;
+
+on_both!(every_form_write_is_audited_and_the_chain_verifies, |app: TestApp| async move {
+    let (root, designer, _) = plant(&app).await;
+    app.send(designer.request("POST", "/api/v1/workspaces/plant-a/forms", Some(&lot_form()))).await;
+    let mut v2 = lot_form();
+    v2["fields"].as_array_mut().unwrap().push(json!({"key": "note", "type": "text"}));
+    app.send(designer.request("PUT", "/api/v1/workspaces/plant-a/forms/lot_check", Some(&v2))).await;
+    app.send(designer.request("POST", "/api/v1/workspaces/plant-a/forms/lot_check/publish", Some(&json!({})))).await;
+    let (status, log) = app.send(root.request("GET", "/api/v1/workspaces/plant-a/audit", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let actions: Vec<_> = log["items"].as_array().unwrap().iter().map(|e| e["action"].clone()).collect();
+    // The workspace's creation and its two members came first.
+    assert_eq!(
+        actions,
+        vec![
+            json!("workspace.create"),
+            json!("member.set_roles"),
+            json!("member.set_roles"),
+            json!("form.create"),
+            json!("form.save_draft"),
+            json!("form.publish")
+        ]
+    );
+    assert_eq!(log["items"][1]["changes"]["roles"], json!({"before": null, "after": ["designer"]}));
+    assert_eq!(log["items"][4]["changes"]["fields"]["added"], json!(["note"]));
+    let (_, verification) = app.send(root.request("GET", "/api/v1/workspaces/plant-a/audit/verify", None)).await;
+    assert_eq!(verification, json!({"entries": 6, "ok": true}));
+    // Designers do not read the audit log; admins do.
+    let (status, _) = app.send(designer.request("GET", "/api/v1/workspaces/plant-a/audit", None)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+});
+
+/// A workspace with six audit entries: its creation, two members, a form and two drafts.
+async fn six_entries(app: &TestApp) -> (crate::support::Session, String) {
+    let (root, designer, _) = plant(app).await;
+    app.send(designer.request("POST", "/api/v1/workspaces/plant-a/forms", Some(&lot_form()))).await;
+    for max in [10, 20] {
+        let mut draft = lot_form();
+        draft["fields"][1]["max"] = json!(max);
+        app.send(designer.request("PUT", "/api/v1/workspaces/plant-a/forms/lot_check", Some(&draft))).await;
+    }
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT id FROM workspaces WHERE slug = 'plant-a'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    (root, row.try_get_by_index::<String>(0).unwrap())
+}
+
+/// Changes the database behind the server's back, as an attacker with database access would.
+async fn tamper(app: &TestApp, sql: &str) {
+    app.db.execute_unprepared(sql).await.expect("tampering statement runs");
+}
+
+on_both!(editing_an_entry_is_detected, |app: TestApp| async move {
+    let (root, workspace_id) = six_entries(&app).await;
+    tamper(
+        &app,
+        &format!("UPDATE audit_log SET actor = 'someone-else' WHERE workspace_id = '{workspace_id}' AND seq = 5"),
+    )
+    .await;
+    let (_, verification) = app.send(root.request("GET", "/api/v1/workspaces/plant-a/audit/verify", None)).await;
+    assert_eq!(verification["ok"], json!(false));
+    assert_eq!(verification["first_broken"], json!({"seq": 5, "reason": "content does not match its hash"}));
+    let direct = server::audit::verify(&app.db, &workspace_id).await.unwrap();
+    assert_eq!(direct.first_broken.unwrap().seq, 5);
+});
+
+on_both!(deleting_an_entry_in_the_middle_is_detected, |app: TestApp| async move {
+    let (root, workspace_id) = six_entries(&app).await;
+    tamper(&app, &format!("DELETE FROM audit_log WHERE workspace_id = '{workspace_id}' AND seq = 5")).await;
+    let (_, verification) = app.send(root.request("GET", "/api/v1/workspaces/plant-a/audit/verify", None)).await;
+    assert_eq!(verification["first_broken"], json!({"seq": 5, "reason": "entry missing"}));
+});
+
+on_both!(deleting_the_newest_entry_is_detected, |app: TestApp| async move {
+    let (root, workspace_id) = six_entries(&app).await;
+    tamper(&app, &format!("DELETE FROM audit_log WHERE workspace_id = '{workspace_id}' AND seq = 6")).await;
+    let (_, verification) = app.send(root.request("GET", "/api/v1/workspaces/plant-a/audit/verify", None)).await;
+    assert_eq!(verification["first_broken"], json!({"seq": 6, "reason": "the newest entries are missing"}));
+});
+
+on_both!(a_rewritten_chain_without_the_head_is_detected, |app: TestApp| async move {
+    let (root, workspace_id) = six_entries(&app).await;
+    // Rewriting the changes of an entry and recomputing nothing breaks the hash; rewriting
+    // the link breaks the next entry.
+    tamper(&app, &format!("UPDATE audit_log SET prev_hash = NULL WHERE workspace_id = '{workspace_id}' AND seq = 6"))
+        .await;
+    let (_, verification) = app.send(root.request("GET", "/api/v1/workspaces/plant-a/audit/verify", None)).await;
+    assert_eq!(verification["first_broken"], json!({"seq": 6, "reason": "link to the previous entry does not match"}));
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn formwork_audit_verify_reports_the_first_broken_link() {
+    let app = TestApp::sqlite().await;
+    let (_, workspace_id) = six_entries(&app).await;
+    let path = app.sqlite_path().expect("sqlite");
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_formwork"))
+            .args(["audit", "verify", "--database-url"])
+            .arg(format!("sqlite://{}", path.display()))
+            .output()
+            .expect("formwork runs")
+    };
+    let clean = run();
+    assert!(clean.status.success(), "{}", String::from_utf8_lossy(&clean.stderr));
+    assert_eq!(String::from_utf8_lossy(&clean.stdout), "plant-a: ok (6 entries)\n");
+    tamper(&app, &format!("UPDATE audit_log SET changes = '{{}}' WHERE workspace_id = '{workspace_id}' AND seq = 1"))
+        .await;
+    let broken = run();
+    assert!(!broken.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&broken.stdout),
+        "plant-a: BROKEN at entry 1: content does not match its hash\n"
+    );
+}
