@@ -12,6 +12,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::LoginLimiter;
 use crate::authz::Authz;
 use crate::config::Config;
+use crate::forms_cache::FormsCache;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,6 +20,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub login_limiter: Arc<LoginLimiter>,
     pub authz: Arc<Authz>,
+    pub forms: Arc<FormsCache>,
     /// Verified against when a username does not exist, so that answers take as long.
     pub dummy_password_hash: Arc<String>,
 }
@@ -32,6 +34,7 @@ impl AppState {
             login_limiter: Arc::new(LoginLimiter::default()),
             // The schema and default policies ship with the binary; a test proves they load.
             authz: Arc::new(Authz::new().expect("the shipped Cedar schema and policies are valid")),
+            forms: Arc::new(FormsCache::default()),
             dummy_password_hash: Arc::new(dummy),
         }
     }

@@ -21,7 +21,7 @@ pub use issue::{Code, Issue, localize, type_label};
 pub use model::*;
 pub use parse::{parse_definition, pointer};
 pub use process::{Outcome, RecordContext};
-pub use schema::{DRAFT_2020_12, Flavour, record_schema};
+pub use schema::{DRAFT_2020_12, Flavour, number as number_json, record_schema};
 
 /// The data fields of a list of items, looking through layout items (whose children belong
 /// to the same record or row), each with the layout items that enclose it.

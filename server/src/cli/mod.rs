@@ -1,7 +1,6 @@
 //! Command-line commands.
 
 mod audit;
-mod clock;
 mod serve;
 mod user;
 mod validate;

@@ -73,7 +73,7 @@ fn validate(args: &ValidateArgs) -> Result<(Value, bool), String> {
     let record = read_json(record_path)?;
     let today = match &args.today {
         Some(text) => Date::parse(text).ok_or_else(|| format!("--today {text} is not a date (YYYY-MM-DD)"))?,
-        None => super::clock::today_utc(),
+        None => server::clock::today_utc(),
     };
     let sequences: BTreeMap<String, u64> =
         form.auto_numbers().into_iter().map(|(key, _)| (key.to_owned(), args.seq)).collect();

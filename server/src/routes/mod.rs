@@ -2,8 +2,9 @@
 
 mod audit;
 mod auth;
-mod forms;
+pub(crate) mod forms;
 mod health;
+mod records;
 mod workspaces;
 
 use axum::Router;
@@ -29,6 +30,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/workspaces/{ws}/forms/{form}/publish", post(forms::publish::post))
         .route("/api/v1/workspaces/{ws}/forms/{form}/versions/{version}", get(forms::version::get))
         .route("/api/v1/workspaces/{ws}/forms/{form}/schema.json", get(forms::schema::get))
+        .route("/api/v1/workspaces/{ws}/forms/{form}/records", get(records::list::get).post(records::create::post))
+        .route(
+            "/api/v1/workspaces/{ws}/records/{id}",
+            get(records::get::get).patch(records::patch::patch).delete(records::delete::delete),
+        )
+        .route("/api/v1/workspaces/{ws}/records/{id}/restore", post(records::delete::restore))
+        .route("/api/v1/workspaces/{ws}/records/{id}/history", get(records::history::get))
         .route("/api/v1/workspaces/{ws}/audit", get(audit::list))
         .route("/api/v1/workspaces/{ws}/audit/verify", get(audit::verify))
         .fallback(not_found)

@@ -9,4 +9,5 @@ mod authz;
 mod basics;
 mod config;
 mod forms;
+mod records;
 mod workspaces;

@@ -1,0 +1,107 @@
+//! Records: `/api/v1/workspaces/{ws}/forms/{form}/records` and `/api/v1/workspaces/{ws}/records/{id}`.
+
+pub mod create;
+pub mod delete;
+pub mod get;
+pub mod history;
+pub mod list;
+pub mod patch;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement};
+use serde_json::{Map, Value, json};
+
+use crate::access::{ActionKind, InWorkspace};
+use crate::app::AppState;
+use crate::authz::{Action, Resource};
+use crate::db::entities::record;
+use crate::error::ApiError;
+
+pub fn resource<'a>(record: &'a record::Model) -> Resource<'a> {
+    Resource::Record {
+        id: &record.id,
+        form: &record.form_id,
+        workspace: &record.workspace_id,
+        created_by: &record.created_by,
+    }
+}
+
+/// Loads a live record of the path's workspace and checks `action` on it. A record the
+/// caller may not read is "not found", whoever owns it.
+pub async fn load<A: ActionKind>(
+    state: &AppState,
+    access: &InWorkspace<A>,
+    db: &impl ConnectionTrait,
+    id: &str,
+    action: Action,
+    deleted: bool,
+) -> Result<record::Model, ApiError> {
+    let found = record::Entity::find_by_id(id.to_owned())
+        .filter(record::Column::WorkspaceId.eq(access.workspace.id.as_str()))
+        .one(db)
+        .await?
+        .filter(|r| r.deleted_at.is_some() == deleted)
+        .ok_or_else(ApiError::not_found)?;
+    if !access.allows(state, Action::Read, &resource(&found)) {
+        return Err(ApiError::not_found());
+    }
+    if !access.allows(state, action, &resource(&found)) {
+        return Err(ApiError::new("forbidden", "your roles do not allow this on this record"));
+    }
+    Ok(found)
+}
+
+pub fn view(record: &record::Model, form_key: &str) -> Value {
+    json!({
+        "id": record.id,
+        "form": form_key,
+        "form_version": record.form_version,
+        "version": record.version,
+        "data": record.data,
+        "created_by": record.created_by,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "deleted_at": record.deleted_at,
+    })
+}
+
+/// Field-level changes between two versions of a record's data.
+pub fn diff(before: &Value, after: &Value) -> Value {
+    let empty = Map::new();
+    let before = before.as_object().unwrap_or(&empty);
+    let after = after.as_object().unwrap_or(&empty);
+    let mut changes = Map::new();
+    for (key, new) in after {
+        if before.get(key) != Some(new) {
+            changes.insert(key.clone(), json!({"before": before.get(key), "after": new}));
+        }
+    }
+    for (key, old) in before {
+        if !after.contains_key(key) {
+            changes.insert(key.clone(), json!({"before": old, "after": null}));
+        }
+    }
+    Value::Object(changes)
+}
+
+/// The next value of a counter, in the caller's transaction: gapless, because a rolled-back
+/// transaction takes its increment with it, and safe under concurrency, because the upsert
+/// locks the counter's row until commit.
+pub async fn next_counter(db: &impl ConnectionTrait, workspace_id: &str, name: &str) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "INSERT INTO counters (workspace_id, name, value) VALUES ($1, $2, 1) \
+             ON CONFLICT (workspace_id, name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+        }
+        _ => {
+            "INSERT INTO counters (workspace_id, name, value) VALUES (?, ?, 1) \
+             ON CONFLICT (workspace_id, name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+        }
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [workspace_id.into(), name.into()]))
+        .await?
+        .ok_or_else(|| DbErr::Custom("counter upsert returned nothing".to_owned()))?;
+    let value: i64 = row.try_get_by_index(0)?;
+    Ok(value as u64)
+}
