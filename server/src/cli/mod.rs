@@ -1,6 +1,7 @@
 //! Command-line commands.
 
 mod audit;
+mod backup;
 mod serve;
 mod user;
 mod validate;
@@ -25,6 +26,8 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Write a consistent copy of the SQLite database while the server runs.
+    Backup(backup::BackupArgs),
 }
 
 #[derive(clap::Args)]
@@ -41,6 +44,10 @@ pub fn run(command: Command) -> ExitCode {
         Command::Serve(args) => with_config(args, serve::serve),
         Command::Migrate(args) => with_config(args, serve::migrate),
         Command::Validate(args) => validate::run(&args),
+        Command::Backup(args) => {
+            let server_args = ServerArgs { config: args.config.clone(), settings: args.settings.clone() };
+            with_config(server_args, move |config| backup::backup(config, args))
+        }
         Command::Audit(audit::AuditCommand::Verify(args)) => {
             let server_args = ServerArgs { config: args.config.clone(), settings: args.settings.clone() };
             with_config(server_args, move |config| audit::verify(config, args))

@@ -81,3 +81,32 @@ async fn migrating_twice_changes_nothing() {
     let pending = migrations::Migrator::get_pending_migrations(&app.db).await.unwrap();
     assert!(pending.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn formwork_backup_copies_a_running_sqlite_database() {
+    let app = TestApp::sqlite().await;
+    app.create_user("keeper", "correct horse battery", true).await;
+    let path = app.sqlite_path().unwrap();
+    let target = path.with_file_name("backup.sqlite");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_formwork"))
+        .args(["backup", "--to"])
+        .arg(&target)
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", path.display()))
+        .output()
+        .expect("formwork runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    // The copy is a working database with the same users.
+    let copy = server::db::open(&server::config::Database::Sqlite { path: target.clone() }).await.unwrap();
+    let found = server::identity::users::find_by_username(&copy, "keeper").await.unwrap();
+    assert!(found.is_some());
+    // A second backup to the same file is refused rather than overwriting it.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_formwork"))
+        .args(["backup", "--to"])
+        .arg(&target)
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", path.display()))
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+}
