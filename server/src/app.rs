@@ -13,6 +13,7 @@ use crate::auth::LoginLimiter;
 use crate::authz::Authz;
 use crate::config::Config;
 use crate::forms_cache::FormsCache;
+use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -21,6 +22,7 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     pub authz: Arc<Authz>,
     pub forms: Arc<FormsCache>,
+    pub metrics: Arc<Metrics>,
     /// Verified against when a username does not exist, so that answers take as long.
     pub dummy_password_hash: Arc<String>,
 }
@@ -35,6 +37,7 @@ impl AppState {
             // The schema and default policies ship with the binary; a test proves they load.
             authz: Arc::new(Authz::new().expect("the shipped Cedar schema and policies are valid")),
             forms: Arc::new(FormsCache::default()),
+            metrics: Arc::new(Metrics::default()),
             dummy_password_hash: Arc::new(dummy),
         }
     }
@@ -67,9 +70,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
     let timeout = state.config.request_timeout;
+    let metrics_state = state.clone();
     crate::routes::router(state)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(move |request, next| with_timeout(timeout, request, next)))
+        .layer(axum::middleware::from_fn_with_state(metrics_state, crate::metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)

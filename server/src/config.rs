@@ -27,6 +27,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// The first administrator's password; generated and printed once when absent.
     pub admin_password: Option<String>,
+    /// A bearer token that may read `/metrics` (for Prometheus); admins may read it anyway.
+    pub metrics_token: Option<String>,
 }
 
 /// What may be set, from any source. Every field optional; the file rejects unknown keys.
@@ -51,6 +53,9 @@ pub struct Settings {
     /// Password of the administrator created on first start [default: generated, printed once].
     #[arg(long)]
     pub admin_password: Option<String>,
+    /// Bearer token for scraping /metrics [default: none; installation admins only].
+    #[arg(long)]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +82,7 @@ impl Settings {
             body_limit: parse("FORMWORK_BODY_LIMIT")?.map(|v| v as usize),
             request_timeout: parse("FORMWORK_REQUEST_TIMEOUT")?,
             admin_password: env.get("FORMWORK_ADMIN_PASSWORD").cloned(),
+            metrics_token: env.get("FORMWORK_METRICS_TOKEN").cloned(),
         })
     }
 
@@ -94,6 +100,7 @@ impl Settings {
             body_limit: self.body_limit.or(lower.body_limit),
             request_timeout: self.request_timeout.or(lower.request_timeout),
             admin_password: self.admin_password.or(lower.admin_password),
+            metrics_token: self.metrics_token.or(lower.metrics_token),
         }
     }
 }
@@ -142,6 +149,7 @@ impl Config {
             body_limit,
             request_timeout: Duration::from_secs(timeout),
             admin_password: settings.admin_password,
+            metrics_token: settings.metrics_token,
         })
     }
 }

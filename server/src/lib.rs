@@ -13,4 +13,5 @@ pub mod forms_cache;
 pub mod identity;
 pub mod json;
 pub mod lang;
+pub mod metrics;
 mod routes;

@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 pub(crate) mod forms;
 mod health;
+mod metrics;
 mod records;
 mod workspaces;
 
@@ -16,6 +17,7 @@ use crate::error::ApiError;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::get))
+        .route("/metrics", get(metrics::get))
         .route("/api/v1/auth/login", post(auth::login::post))
         .route("/api/v1/auth/logout", post(auth::logout::post))
         .route("/api/v1/me", get(auth::me::get))

@@ -110,3 +110,25 @@ async fn formwork_backup_copies_a_running_sqlite_database() {
         .unwrap();
     assert!(!again.status.success());
 }
+
+on_both!(metrics_count_requests_and_are_not_public, |app: TestApp| async move {
+    app.get("/healthz").await;
+    app.get("/nowhere").await;
+    let (status, body) = app.get("/metrics").await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::UNAUTHORIZED, json!("unauthorized")));
+    let wrong = Request::get("/metrics").header("authorization", "Bearer guess").body(Body::empty()).unwrap();
+    assert_eq!(app.send(wrong).await.0, StatusCode::FORBIDDEN);
+    let scrape = Request::get("/metrics").header("authorization", "Bearer scrape-secret").body(Body::empty()).unwrap();
+    let response = app.raw(scrape).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4");
+    let bytes = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(text.contains("formwork_http_requests_total{class=\"2xx\"} 1\n"), "{text}");
+    assert!(text.contains("formwork_http_requests_total{class=\"4xx\"} 3\n"), "{text}");
+    assert!(text.contains("formwork_records_created_total 0\n"), "{text}");
+    // Installation administrators may read it with their session.
+    app.create_user("ops", "correct horse battery", true).await;
+    let ops = app.login("ops", "correct horse battery").await;
+    assert_eq!(app.send(ops.request("GET", "/metrics", None)).await.0, StatusCode::OK);
+});

@@ -59,6 +59,7 @@ pub fn test_config(database: Database, data_dir: PathBuf) -> Config {
         body_limit: 64 * 1024,
         request_timeout: Duration::from_secs(30),
         admin_password: None,
+        metrics_token: Some("scrape-secret".to_owned()),
     }
 }
 

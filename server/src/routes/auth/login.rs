@@ -39,6 +39,7 @@ pub async fn post(
         Some(user) if password_ok && !user.disabled => user,
         _ => {
             state.login_limiter.failed(&login.username);
+            state.metrics.logins_failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err(ApiError::new("unauthorized", "wrong username or password"));
         }
     };

@@ -72,5 +72,6 @@ pub async fn post(
     };
     audit::append(&txn, &access.workspace.id, entry, now).await?;
     txn.commit().await?;
+    state.metrics.records_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok((StatusCode::CREATED, Json(super::view(&created, &form.key))))
 }

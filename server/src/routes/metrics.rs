@@ -1,0 +1,28 @@
+//! `GET /metrics`: Prometheus text. Readable with `Authorization: Bearer <metrics token>`
+//! (`--metrics-token`) or by an installation administrator's session; nobody else.
+
+use axum::extract::State;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Result<Caller, ApiError>,
+) -> Result<impl IntoResponse, ApiError> {
+    let bearer = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let by_token = matches!((&state.config.metrics_token, bearer), (Some(expected), Some(given)) if expected == given);
+    let by_admin = caller.as_ref().is_ok_and(|c| c.user.is_admin);
+    if !by_token && !by_admin {
+        return Err(match caller {
+            Err(error) if bearer.is_none() => error,
+            _ => ApiError::new("forbidden", "metrics are for installation administrators or the metrics token"),
+        });
+    }
+    Ok((StatusCode::OK, [(CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()))
+}
