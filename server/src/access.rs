@@ -45,7 +45,8 @@ pub struct InWorkspace<A: ActionKind> {
 
 impl<A: ActionKind> InWorkspace<A> {
     pub fn principal(&self) -> Principal<'_> {
-        Principal { user_id: &self.caller.user.id, is_admin: self.caller.user.is_admin, roles: &self.roles }
+        let is_admin = self.caller.user.is_admin && self.caller.token_workspace().is_none();
+        Principal { user_id: &self.caller.user.id, is_admin, roles: &self.roles }
     }
 
     pub fn allows(&self, state: &AppState, action: Action, resource: &Resource<'_>) -> bool {
@@ -74,8 +75,14 @@ impl<A: ActionKind + Send + Sync> FromRequestParts<AppState> for InWorkspace<A> 
             .one(&state.db)
             .await?
             .ok_or_else(ApiError::not_found)?;
+        // A token reaches only the workspace it was made for.
+        if caller.token_workspace().is_some_and(|id| id != workspace.id) {
+            return Err(ApiError::not_found());
+        }
         let roles = roles_in(state, &caller.user.id, &workspace.id).await?;
-        if roles.is_empty() && !caller.user.is_admin {
+        // Installation admins reach every workspace with a session; with a token, only as members.
+        let installation_admin = caller.user.is_admin && caller.token_workspace().is_none();
+        if roles.is_empty() && !installation_admin {
             return Err(ApiError::not_found());
         }
         let access = InWorkspace { caller, workspace, roles, action: PhantomData };

@@ -1,6 +1,6 @@
-//! Who is calling: a browser session (cookie + CSRF header on writes) or, later, an API token.
-//! `Caller` is an extractor, so a handler that needs a logged-in user says so in its
-//! signature.
+//! Who is calling: a browser session (cookie + CSRF header on writes) or an API token
+//! (`Authorization: Bearer fwk_...`, scoped to one workspace). `Caller` is an extractor, so a
+//! handler that needs a logged-in user says so in its signature.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::app::AppState;
-use crate::db::entities::{session, user};
+use crate::db::entities::{api_token, session, user};
 use crate::error::ApiError;
 use crate::identity::{now_ms, secret_hash};
 
@@ -23,8 +23,29 @@ pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub user: user::Model,
-    pub session_id: String,
+    pub via: Via,
 }
+
+/// How the caller authenticated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// A browser session; `id` is the stored (hashed) session id.
+    Session { id: String },
+    /// An API token, which reaches only its own workspace.
+    Token { id: String, workspace_id: String },
+}
+
+impl Caller {
+    /// The workspace a token is limited to (`None` for sessions).
+    pub fn token_workspace(&self) -> Option<&str> {
+        match &self.via {
+            Via::Token { workspace_id, .. } => Some(workspace_id),
+            Via::Session { .. } => None,
+        }
+    }
+}
+
+pub const TOKEN_PREFIX: &str = "fwk_";
 
 fn session_cookie(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -41,6 +62,29 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
         let unauthorized = || ApiError::new("unauthorized", "log in first");
+        let bearer = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .filter(|token| token.starts_with(TOKEN_PREFIX));
+        if let Some(token) = bearer {
+            let invalid = || ApiError::new("unauthorized", "the API token is unknown, expired or revoked");
+            let found = api_token::Entity::find()
+                .filter(api_token::Column::TokenHash.eq(secret_hash(token)))
+                .one(&state.db)
+                .await?
+                .ok_or_else(invalid)?;
+            let now = now_ms();
+            if found.revoked_at.is_some() || found.expires_at.is_some_and(|at| at <= now) {
+                return Err(invalid());
+            }
+            let user = user::Entity::find_by_id(found.user_id.clone()).one(&state.db).await?.ok_or_else(invalid)?;
+            if user.disabled {
+                return Err(invalid());
+            }
+            return Ok(Caller { user, via: Via::Token { id: found.id, workspace_id: found.workspace_id } });
+        }
         let secret = session_cookie(&parts.headers).ok_or_else(unauthorized)?;
         let session_id = secret_hash(secret);
         let session = session::Entity::find_by_id(session_id.clone()).one(&state.db).await?.ok_or_else(unauthorized)?;
@@ -59,7 +103,7 @@ impl FromRequestParts<AppState> for Caller {
         if user.disabled {
             return Err(unauthorized());
         }
-        Ok(Caller { user, session_id })
+        Ok(Caller { user, via: Via::Session { id: session_id } })
     }
 }
 

@@ -17,7 +17,7 @@ pub async fn get(
 ) -> Result<impl IntoResponse, ApiError> {
     let bearer = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     let by_token = matches!((&state.config.metrics_token, bearer), (Some(expected), Some(given)) if expected == given);
-    let by_admin = caller.as_ref().is_ok_and(|c| c.user.is_admin);
+    let by_admin = caller.as_ref().is_ok_and(|c| c.user.is_admin && c.token_workspace().is_none());
     if !by_token && !by_admin {
         return Err(match caller {
             Err(error) if bearer.is_none() => error,

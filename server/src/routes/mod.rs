@@ -21,6 +21,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/login", post(auth::login::post))
         .route("/api/v1/auth/logout", post(auth::logout::post))
         .route("/api/v1/me", get(auth::me::get))
+        .route("/api/v1/auth/tokens", get(auth::tokens::list).post(auth::tokens::create))
+        .route("/api/v1/auth/tokens/{id}", axum::routing::delete(auth::tokens::revoke))
         .route("/api/v1/workspaces", get(workspaces::list::get).post(workspaces::create::post))
         .route(
             "/api/v1/workspaces/{ws}/members",

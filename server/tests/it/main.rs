@@ -10,4 +10,5 @@ mod basics;
 mod config;
 mod forms;
 mod records;
+mod tokens;
 mod workspaces;

@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table (written to match `migrations`; no behaviour here).
 
+pub mod api_token;
 pub mod audit_entry;
 pub mod audit_head;
 pub mod form;

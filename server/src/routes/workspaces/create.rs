@@ -36,7 +36,7 @@ pub async fn post(
     caller: Caller,
     AppJson(new): AppJson<NewWorkspace>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if !caller.user.is_admin {
+    if !caller.user.is_admin || caller.token_workspace().is_some() {
         return Err(ApiError::new("forbidden", "only installation administrators create workspaces"));
     }
     if !valid_slug(&new.slug) {

@@ -11,7 +11,9 @@ use crate::db::entities::{membership, workspace};
 use crate::error::ApiError;
 
 pub async fn get(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    let workspaces = if caller.user.is_admin {
+    let workspaces = if let Some(only) = caller.token_workspace() {
+        workspace::Entity::find().filter(workspace::Column::Id.eq(only)).all(&state.db).await?
+    } else if caller.user.is_admin {
         workspace::Entity::find().order_by_asc(workspace::Column::Slug).all(&state.db).await?
     } else {
         let ids: Vec<String> = membership::Entity::find()
