@@ -8,12 +8,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_init;
 mod m20261121_000002_audit_heads;
+mod m20261121_000003_workspace_policies;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_init::Migration), Box::new(m20261121_000002_audit_heads::Migration)]
+        vec![
+            Box::new(m20261121_000001_init::Migration),
+            Box::new(m20261121_000002_audit_heads::Migration),
+            Box::new(m20261121_000003_workspace_policies::Migration),
+        ]
     }
 }

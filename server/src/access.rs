@@ -4,15 +4,17 @@
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
+use cedar_policy::PolicySet;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::authz::{Action, Principal, Resource};
-use crate::db::entities::{membership, workspace};
+use crate::db::entities::{membership, workspace, workspace_policy};
 use crate::error::ApiError;
 
 /// A type naming an action, so that the permission shows in a handler's signature.
@@ -40,6 +42,8 @@ pub struct InWorkspace<A: ActionKind> {
     pub caller: Caller,
     pub workspace: workspace::Model,
     pub roles: Vec<String>,
+    /// The workspace's own policies combined with the defaults, when it has any.
+    policies: Option<Arc<PolicySet>>,
     action: PhantomData<A>,
 }
 
@@ -50,7 +54,10 @@ impl<A: ActionKind> InWorkspace<A> {
     }
 
     pub fn allows(&self, state: &AppState, action: Action, resource: &Resource<'_>) -> bool {
-        state.authz.is_allowed(&self.principal(), action, resource)
+        match &self.policies {
+            Some(policies) => state.authz.is_allowed_with(policies, &self.principal(), action, resource),
+            None => state.authz.is_allowed(&self.principal(), action, resource),
+        }
     }
 }
 
@@ -85,7 +92,18 @@ impl<A: ActionKind + Send + Sync> FromRequestParts<AppState> for InWorkspace<A> 
         if roles.is_empty() && !installation_admin {
             return Err(ApiError::not_found());
         }
-        let access = InWorkspace { caller, workspace, roles, action: PhantomData };
+        let own = workspace_policy::Entity::find_by_id(workspace.id.clone()).one(&state.db).await?;
+        let policies = match own {
+            Some(own) => Some(
+                state
+                    .authz
+                    .combined(&workspace.id, own.updated_at, &own.text)
+                    // Stored policies were validated; if they no longer load, fail closed.
+                    .map_err(|e| ApiError::internal(format!("workspace {} policies: {e}", workspace.slug)))?,
+            ),
+            None => None,
+        };
+        let access = InWorkspace { caller, workspace, roles, policies, action: PhantomData };
         if !access.allows(state, A::ACTION, &Resource::Workspace { id: &access.workspace.id }) {
             return Err(ApiError::new("forbidden", "your roles in this workspace do not allow this"));
         }

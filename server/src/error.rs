@@ -42,7 +42,9 @@ impl ApiError {
 /// The status of each error code.
 pub fn status_for(code: &str) -> StatusCode {
     match code {
-        "bad_request" | "malformed_json" | "invalid_body" | "invalid_query" => StatusCode::BAD_REQUEST,
+        "bad_request" | "malformed_json" | "invalid_body" | "invalid_query" | "invalid_policies" => {
+            StatusCode::BAD_REQUEST
+        }
         "unauthorized" => StatusCode::UNAUTHORIZED,
         "forbidden" | "csrf_failed" => StatusCode::FORBIDDEN,
         "not_found" => StatusCode::NOT_FOUND,

@@ -5,9 +5,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use cedar_policy::{
-    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet, Request,
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicyId, PolicySet, Request,
     RestrictedExpression, Schema, ValidationMode, Validator,
 };
 
@@ -61,7 +62,13 @@ pub struct Authz {
     schema: Schema,
     policies: PolicySet,
     authorizer: Authorizer,
+    /// Defaults plus a workspace's own policies, by workspace, with the `updated_at` of the
+    /// text they were built from (another server process may have changed it since).
+    combined: Mutex<HashMap<String, (i64, Arc<PolicySet>)>>,
 }
+
+/// The text of the default policies, shown to admins who write their own.
+pub const DEFAULT_POLICIES: &str = include_str!("defaults.cedar");
 
 fn uid(kind: &str, id: &str) -> EntityUid {
     let name = EntityTypeName::from_str(&format!("Formwork::{kind}")).expect("static type name");
@@ -73,9 +80,8 @@ impl Authz {
     pub fn new() -> Result<Authz, String> {
         let (schema, _warnings) = Schema::from_cedarschema_str(include_str!("schema.cedarschema"))
             .map_err(|e| format!("cedar schema: {e}"))?;
-        let policies =
-            PolicySet::from_str(include_str!("defaults.cedar")).map_err(|e| format!("default policies: {e}"))?;
-        let authz = Authz { schema, policies, authorizer: Authorizer::new() };
+        let policies = PolicySet::from_str(DEFAULT_POLICIES).map_err(|e| format!("default policies: {e}"))?;
+        let authz = Authz { schema, policies, authorizer: Authorizer::new(), combined: Mutex::default() };
         authz.validate(&authz.policies)?;
         Ok(authz)
     }
@@ -91,15 +97,48 @@ impl Authz {
         }
     }
 
-    /// Parses and validates a workspace's own policies.
+    /// Parses and validates a workspace's own policies (static policies only).
     pub fn parse_policies(&self, text: &str) -> Result<PolicySet, String> {
         let policies = PolicySet::from_str(text).map_err(|e| e.to_string())?;
+        if policies.templates().next().is_some() {
+            return Err("policy templates are not supported; write static policies".to_owned());
+        }
         self.validate(&policies)?;
         Ok(policies)
     }
 
+    /// The defaults plus `text`, the workspace's own policies as stored at `updated_at`.
+    pub fn combined(&self, workspace_id: &str, updated_at: i64, text: &str) -> Result<Arc<PolicySet>, String> {
+        let mut cache = self.combined.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, set)) = cache.get(workspace_id)
+            && *at == updated_at
+        {
+            return Ok(set.clone());
+        }
+        let own = self.parse_policies(text)?;
+        let mut set = self.policies.clone();
+        for (index, policy) in own.policies().enumerate() {
+            set.add(policy.new_id(PolicyId::new(format!("workspace-{index}")))).map_err(|e| e.to_string())?;
+        }
+        let set = Arc::new(set);
+        cache.insert(workspace_id.to_owned(), (updated_at, set.clone()));
+        Ok(set)
+    }
+
+    /// Decides with the default policies.
     pub fn is_allowed(&self, principal: &Principal<'_>, action: Action, resource: &Resource<'_>) -> bool {
-        match self.decide(principal, action, resource) {
+        self.is_allowed_with(&self.policies, principal, action, resource)
+    }
+
+    /// Decides with `policies` (the defaults, or a workspace's combined set).
+    pub fn is_allowed_with(
+        &self,
+        policies: &PolicySet,
+        principal: &Principal<'_>,
+        action: Action,
+        resource: &Resource<'_>,
+    ) -> bool {
+        match self.decide(policies, principal, action, resource) {
             Ok(allowed) => allowed,
             Err(error) => {
                 // A request the schema rejects is a bug in the server; deny and say so.
@@ -109,7 +148,13 @@ impl Authz {
         }
     }
 
-    fn decide(&self, principal: &Principal<'_>, action: Action, resource: &Resource<'_>) -> Result<bool, String> {
+    fn decide(
+        &self,
+        policies: &PolicySet,
+        principal: &Principal<'_>,
+        action: Action,
+        resource: &Resource<'_>,
+    ) -> Result<bool, String> {
         let user = uid("User", principal.user_id);
         let user_entity = Entity::new(
             user.clone(),
@@ -184,7 +229,7 @@ impl Authz {
         let action_uid = uid("Action", action.name());
         let request =
             Request::new(user, action_uid, resource_uid, context, Some(&self.schema)).map_err(|e| e.to_string())?;
-        let response = self.authorizer.is_authorized(&request, &self.policies, &entities);
+        let response = self.authorizer.is_authorized(&request, policies, &entities);
         Ok(response.decision() == Decision::Allow)
     }
 }

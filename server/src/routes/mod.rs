@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/workspaces/{ws}/members",
             get(workspaces::members::list).put(workspaces::members::put).post(workspaces::members::put),
         )
+        .route("/api/v1/workspaces/{ws}/policies", get(workspaces::policies::get).put(workspaces::policies::put))
         .route("/api/v1/workspaces/{ws}/members/{username}", axum::routing::delete(workspaces::members::delete))
         .route("/api/v1/workspaces/{ws}/forms", get(forms::list::get).post(forms::create::post))
         .route("/api/v1/workspaces/{ws}/forms/{form}", get(forms::get::get).put(forms::save::put))

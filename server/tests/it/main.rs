@@ -9,6 +9,7 @@ mod authz;
 mod basics;
 mod config;
 mod forms;
+mod policies;
 mod records;
 mod tokens;
 mod workspaces;

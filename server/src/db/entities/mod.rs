@@ -10,3 +10,4 @@ pub mod record;
 pub mod session;
 pub mod user;
 pub mod workspace;
+pub mod workspace_policy;

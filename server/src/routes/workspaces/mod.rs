@@ -3,6 +3,7 @@
 pub mod create;
 pub mod list;
 pub mod members;
+pub mod policies;
 
 use serde_json::{Value, json};
 
