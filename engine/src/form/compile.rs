@@ -70,8 +70,7 @@ pub(super) struct Level {
 /// `parent` is used other than through a property).
 pub(super) enum ParentReads {
     None,
-    /// (slot index in the parent level, key).
-    Members(Vec<(usize, String)>),
+    Members(Vec<String>),
     Whole,
 }
 
@@ -251,10 +250,8 @@ fn build_level(
         for rule in rules {
             for reference in rule.references() {
                 if reference.name == "parent" && parent.is_some() {
-                    let member = reference
-                        .member
-                        .as_ref()
-                        .and_then(|m| Some((parent.and_then(|keys| keys.iter().position(|k| k == m))?, m.clone())));
+                    // A member the parent lacks is reported by check_parent_members; read it whole.
+                    let member = reference.member.clone().filter(|m| parent.is_some_and(|keys| keys.contains(m)));
                     parent_reads = match (parent_reads, member) {
                         (ParentReads::Whole, _) | (_, None) => ParentReads::Whole,
                         (ParentReads::None, Some(member)) => ParentReads::Members(vec![member]),

@@ -234,9 +234,9 @@ impl Run<'_> {
         let parent = match &rows.parent_reads {
             ParentReads::None => None,
             ParentReads::Whole => Some(Value::Object(record.clone())),
-            ParentReads::Members(members) => Some(Value::Object(
-                members.iter().filter_map(|(_, m)| Some((m.clone(), record.get(m)?.clone()))).collect(),
-            )),
+            ParentReads::Members(members) => {
+                Some(Value::Object(members.iter().filter_map(|m| Some((m.clone(), record.get(m)?.clone()))).collect()))
+            }
         };
         let previous_rows = previous.and_then(|p| p.get(key)).and_then(Value::as_array);
         let path = pointer(base, key);

@@ -49,6 +49,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A named path parameter (routes guarantee it is there; absent reads as empty, which no
+/// lookup matches).
+pub fn path_param<'a>(params: &'a std::collections::HashMap<String, String>, name: &str) -> &'a str {
+    params.get(name).map(String::as_str).unwrap_or_default()
+}
+
 async fn not_found() -> ApiError {
     ApiError::new("not_found", "no such route")
 }

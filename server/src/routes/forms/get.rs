@@ -18,7 +18,7 @@ pub async fn get(
     Language(lang): Language,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = params.get("form").map(String::as_str).unwrap_or_default();
+    let key = crate::routes::path_param(&params, "form");
     let form = super::load(&state, &access, &state.db, key, Action::Read).await?;
     Ok(Json(super::view(&form, lang)))
 }

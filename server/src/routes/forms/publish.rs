@@ -35,7 +35,7 @@ pub async fn post(
     Path(params): Path<HashMap<String, String>>,
     AppJson(publish): AppJson<Publish>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = params.get("form").map(String::as_str).unwrap_or_default();
+    let key = crate::routes::path_param(&params, "form");
     let txn = crate::db::write_txn(&state.db).await?;
     let form = super::load(&state, &access, &txn, key, Action::Design).await?;
     let compiled = CompiledForm::compile(&form.draft, lang).map_err(|issues| {

@@ -23,7 +23,7 @@ pub async fn put(
     Path(params): Path<HashMap<String, String>>,
     AppJson(draft): AppJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = params.get("form").map(String::as_str).unwrap_or_default();
+    let key = crate::routes::path_param(&params, "form");
     if super::check_draft_shape(&draft)? != key {
         return Err(ApiError::new("bad_request", "the definition's key must stay the form's key"));
     }

@@ -22,7 +22,7 @@ pub async fn get(
     Language(lang): Language,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = params.get("form").map(String::as_str).unwrap_or_default();
+    let key = crate::routes::path_param(&params, "form");
     let form = super::load(&state, &access, &state.db, key, Action::Read).await?;
     let latest = form.latest_version.ok_or_else(|| ApiError::new("not_found", "the form has no published version"))?;
     let version = form_version::Entity::find_by_id((form.id.clone(), latest))

@@ -18,7 +18,7 @@ pub async fn get(
     access: InWorkspace<Read>,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = params.get("form").map(String::as_str).unwrap_or_default();
+    let key = crate::routes::path_param(&params, "form");
     let version: i32 = params
         .get("version")
         .and_then(|v| v.parse().ok())

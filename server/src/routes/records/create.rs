@@ -28,7 +28,7 @@ pub async fn post(
     Path(params): Path<HashMap<String, String>>,
     AppJson(input): AppJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let key = params.get("form").map(String::as_str).unwrap_or_default();
+    let key = crate::routes::path_param(&params, "form");
     let form = crate::routes::forms::load(&state, &access, &state.db, key, Action::Create).await?;
     let version =
         form.latest_version.ok_or_else(|| ApiError::new("conflict", "the form has no published version yet"))?;

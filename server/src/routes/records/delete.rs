@@ -52,7 +52,7 @@ pub async fn delete(
     access: InWorkspace<Read>,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<StatusCode, ApiError> {
-    let id = params.get("id").map(String::as_str).unwrap_or_default();
+    let id = crate::routes::path_param(&params, "id");
     set_deleted(&state, &access, id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -62,7 +62,7 @@ pub async fn restore(
     access: InWorkspace<Read>,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = params.get("id").map(String::as_str).unwrap_or_default();
+    let id = crate::routes::path_param(&params, "id");
     let restored = set_deleted(&state, &access, id, false).await?;
     Ok(Json(json!({"id": restored.id, "version": restored.version, "deleted_at": null})))
 }

@@ -18,7 +18,7 @@ pub async fn get(
     access: InWorkspace<Read>,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = params.get("id").map(String::as_str).unwrap_or_default();
+    let id = crate::routes::path_param(&params, "id");
     let found = super::load(&state, &access, &state.db, id, Action::Read, false).await?;
     let form_key =
         form::Entity::find_by_id(found.form_id.clone()).one(&state.db).await?.map(|f| f.key).unwrap_or_default();

@@ -19,7 +19,7 @@ pub async fn get(
     access: InWorkspace<Read>,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = params.get("id").map(String::as_str).unwrap_or_default();
+    let id = crate::routes::path_param(&params, "id");
     // Deleted records keep their history; find the record either way.
     let live = super::load(&state, &access, &state.db, id, Action::Read, false).await;
     let found: record::Model = match live {

@@ -35,7 +35,7 @@ pub async fn get(
     Path(params): Path<HashMap<String, String>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = params.get("form").map(String::as_str).unwrap_or_default();
+    let key = crate::routes::path_param(&params, "form");
     let form = crate::routes::forms::load(&state, &access, &state.db, key, Action::Read).await?;
     let Some(version) = form.latest_version else {
         return Ok(Json(json!({"items": [], "next_after": null})));

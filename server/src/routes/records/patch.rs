@@ -56,7 +56,7 @@ pub async fn patch(
     Path(params): Path<HashMap<String, String>>,
     AppJson(patch): AppJson<Patch>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = params.get("id").map(String::as_str).unwrap_or_default();
+    let id = crate::routes::path_param(&params, "id");
     let expected = expected_version(&headers, patch.version)?;
     let current = super::load(&state, &access, &state.db, id, Action::Update, false).await?;
     if current.version != expected {
