@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use cedar_policy::PolicySet;
+use engine::form::{CompiledForm, FieldMask};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::app::AppState;
@@ -51,6 +52,13 @@ impl<A: ActionKind> InWorkspace<A> {
     pub fn principal(&self) -> Principal<'_> {
         let is_admin = self.caller.user.is_admin && self.caller.token_workspace().is_none();
         Principal { user_id: &self.caller.user.id, is_admin, roles: &self.roles }
+    }
+
+    /// The caller's field mask on `form`: workspace and installation administrators see and
+    /// edit every field; everybody else as the form's `access` rules say for their roles.
+    pub fn field_mask(&self, form: &CompiledForm) -> FieldMask {
+        let unrestricted = self.principal().is_admin || self.roles.iter().any(|r| r == "admin");
+        form.field_mask(&self.roles, unrestricted)
     }
 
     pub fn allows(&self, state: &AppState, action: Action, resource: &Resource<'_>) -> bool {

@@ -99,6 +99,10 @@ fn check_placement(field: &Field, path: &str, container: Container, issues: &mut
     if container == Container::Subtable && not_in_rows {
         issues.push(Issue::new(path, Code::NotAllowedHere).param("type", type_name).param("parent", "subtable"));
     }
+    // Access is decided per record field; a row's cells travel with their subtable.
+    if container == Container::Subtable && field.common.access.is_some() {
+        issues.push(Issue::new(pointer(path, "access"), Code::TopLevelOnly).param("property", "access"));
+    }
     let common = &field.common;
     let layout = field.kind.is_layout();
     let server_owned = field.kind.is_server_owned();
@@ -117,6 +121,7 @@ fn check_placement(field: &Field, path: &str, container: Container, issues: &mut
         ("default", common.default.is_some() && (layout || server_owned)),
         ("read_only", common.read_only && (layout || server_owned)),
         ("unique", common.unique && (layout || !scalar)),
+        ("access", common.access.is_some() && layout),
     ];
     for (property, bad) in inapplicable {
         if bad {

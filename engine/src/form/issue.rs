@@ -38,6 +38,8 @@ pub enum Code {
     WrongSampleCount,
     RuleFailed,
     InvalidValue,
+    NotEditable,
+    NotUnique,
     // Definitions.
     InvalidDefinition,
     UnknownFieldType,
@@ -57,6 +59,7 @@ pub enum Code {
     NotAllowedHere,
     NotApplicable,
     EmptyContainer,
+    TopLevelOnly,
 }
 
 impl Code {
@@ -99,6 +102,8 @@ const CODE_NAMES: &[(Code, &str)] = &[
     (Code::WrongSampleCount, "wrong_sample_count"),
     (Code::RuleFailed, "rule_failed"),
     (Code::InvalidValue, "invalid_value"),
+    (Code::NotEditable, "not_editable"),
+    (Code::NotUnique, "not_unique"),
     (Code::InvalidDefinition, "invalid_definition"),
     (Code::UnknownFieldType, "unknown_field_type"),
     (Code::DuplicateKey, "duplicate_key"),
@@ -117,6 +122,7 @@ const CODE_NAMES: &[(Code, &str)] = &[
     (Code::NotAllowedHere, "not_allowed_here"),
     (Code::NotApplicable, "not_applicable"),
     (Code::EmptyContainer, "empty_container"),
+    (Code::TopLevelOnly, "top_level_only"),
 ];
 
 /// One problem with a record or a definition.
@@ -246,6 +252,8 @@ fn template(code: Code, lang: Lang) -> &'static str {
         }
         Code::RuleFailed => ("The rule “{rule}” failed: {detail}", "规则“{rule}”执行失败：{detail}"),
         Code::InvalidValue => ("Invalid value.", "值无效。"),
+        Code::NotEditable => ("Your roles may not change this field.", "您的角色无权修改此字段。"),
+        Code::NotUnique => ("Another record already has the value {value}.", "其他记录已使用值 {value}。"),
         Code::InvalidDefinition => ("Invalid definition: {detail}", "定义无效：{detail}"),
         Code::UnknownFieldType => ("Unknown field type “{type}”.", "未知的字段类型“{type}”。"),
         Code::DuplicateKey => ("The key “{key}” is already used at {first}.", "键“{key}”已在 {first} 使用。"),
@@ -279,6 +287,7 @@ fn template(code: Code, lang: Lang) -> &'static str {
         Code::NotAllowedHere => ("A {type} field is not allowed inside {parent}.", "{parent}中不允许使用{type}字段。"),
         Code::NotApplicable => ("“{property}” has no effect on a {type} field.", "“{property}”对{type}字段无效。"),
         Code::EmptyContainer => ("This {type} needs at least one entry.", "此{type}至少需要一项。"),
+        Code::TopLevelOnly => ("“{property}” applies to top-level fields only.", "“{property}”仅适用于顶层字段。"),
     };
     match lang {
         Lang::En => en,

@@ -4,6 +4,7 @@
 //! The flow is `parse_definition` -> [`CompiledForm::compile`] -> [`CompiledForm::process`].
 //! A compiled form is immutable and meant to be cached per published form version.
 
+mod access;
 pub mod auto_number;
 mod check;
 mod compile;
@@ -14,6 +15,7 @@ mod parse;
 mod process;
 mod schema;
 
+pub use access::{FieldAccess, FieldMask, not_unique};
 pub use auto_number::{AutoNumberPattern, Date};
 pub use compile::CompiledForm;
 pub use evolution::{Change, ChangeKind, Compatibility, EvolutionReport, StoredValueProblem, compare};

@@ -54,6 +54,9 @@ pub struct FieldCommon {
     /// A rule: the field is required while it is true (and it is visible).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required_if: Option<String>,
+    /// Which workspace roles may read and edit the field (top-level fields only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<super::access::FieldAccess>,
 }
 
 fn is_false(value: &bool) -> bool {

@@ -10,7 +10,7 @@ use crate::i18n::I18nText;
 
 const FORM_KEYS: &[&str] = &["key", "name", "description", "fields"];
 const COMMON_KEYS: &[&str] =
-    &["label", "help", "required", "read_only", "unique", "default", "visible_if", "required_if"];
+    &["label", "help", "required", "read_only", "unique", "default", "visible_if", "required_if", "access"];
 
 /// Parses a definition. On failure, lists every problem found (not only the first).
 pub fn parse_definition(value: &Value) -> Result<FormDefinition, Vec<Issue>> {

@@ -98,12 +98,39 @@ fn cases() -> Vec<(Code, Value, Option<Value>)> {
         ),
         (Code::NotApplicable, f(json!({"type": "auto_number", "pattern": "{seq}", "default": "1"})), None),
         (Code::EmptyContainer, f(json!({"type": "subtable", "fields": []})), None),
+        (
+            Code::TopLevelOnly,
+            f(json!({"type": "subtable", "fields": [{"key": "a", "type": "text", "access": {"read": ["qe"]}}]})),
+            None,
+        ),
+        // The server's checks: a record whose `f` the caller may not edit, or whose unique `f`
+        // another record holds (see `server_issues`).
+        (Code::NotEditable, f(json!({"type": "text", "access": {"edit": ["qe"]}})), Some(json!({"f": "x"}))),
+        (Code::NotUnique, f(json!({"type": "text", "unique": true})), Some(json!({"f": "x"}))),
     ]
+}
+
+/// What the server adds for a caller with the role `member` when another record holds `"x"`.
+fn server_issues(form: &CompiledForm, record: &Value) -> Vec<Issue> {
+    let Some(object) = record.as_object() else { return Vec::new() };
+    let mut issues = form.field_mask(&["member".to_owned()], false).edit_issues(object, None);
+    for key in form.unique_fields() {
+        if record.get(key) == Some(&json!("x")) {
+            issues.push(engine::form::not_unique(key, &record[key]));
+        }
+    }
+    issues
 }
 
 fn issues_of(definition: &Value, record: Option<&Value>, lang: Lang) -> Vec<Issue> {
     match (CompiledForm::compile(definition, lang), record) {
-        (Ok(form), Some(record)) => form.process(record, &RecordContext { lang, ..ctx() }).issues,
+        (Ok(form), Some(record)) => {
+            let mut issues = form.process(record, &RecordContext { lang, ..ctx() }).issues;
+            let mut more = server_issues(&form, record);
+            engine::form::localize(&mut more, lang);
+            issues.extend(more);
+            issues
+        }
         (Ok(_), None) => Vec::new(),
         (Err(issues), _) => issues,
     }

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod access;
 mod auto_number;
 mod codes;
 mod definitions;

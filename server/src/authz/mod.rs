@@ -14,6 +14,16 @@ use cedar_policy::{
 
 pub const ROLES: &[&str] = &["admin", "designer", "member", "approver", "viewer"];
 
+/// A workspace role name: the built-in roles above, or a factory's own (`qe`, `mrb`,
+/// `iqc-inspector`), which carry no permission until a workspace policy or a form's field
+/// access names them.
+pub fn is_role_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     Read,

@@ -8,6 +8,7 @@ mod auth;
 mod authz;
 mod basics;
 mod config;
+mod fields;
 mod forms;
 mod policies;
 mod records;

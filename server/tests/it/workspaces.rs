@@ -127,7 +127,7 @@ on_both!(only_workspace_admins_manage_members, |app: TestApp| async move {
         .send(root.request(
             "PUT",
             "/api/v1/workspaces/plant-a/members",
-            Some(&json!({"username": "newbie", "roles": ["wizard"]})),
+            Some(&json!({"username": "newbie", "roles": ["Wizard!"]})),
         ))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -33,6 +33,13 @@ pub async fn post(
     let version =
         form.latest_version.ok_or_else(|| ApiError::new("conflict", "the form has no published version yet"))?;
     let compiled = state.forms.get(&state.db, &form.id, version).await?;
+    let mask = access.field_mask(&compiled);
+    if let Some(submitted) = input.as_object() {
+        let refused = mask.edit_issues(submitted, None);
+        if !refused.is_empty() {
+            return Err(super::rejected(refused, lang));
+        }
+    }
     let txn = crate::db::write_txn(&state.db).await?;
     let today = crate::clock::today_utc();
     let mut sequences = BTreeMap::new();
@@ -73,5 +80,5 @@ pub async fn post(
     audit::append(&txn, &access.workspace.id, entry, now).await?;
     txn.commit().await?;
     state.metrics.records_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok((StatusCode::CREATED, Json(super::view(&created, &form.key))))
+    Ok((StatusCode::CREATED, Json(super::masked_view(&created, &form.key, &mask))))
 }

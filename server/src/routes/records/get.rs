@@ -4,13 +4,11 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use sea_orm::EntityTrait;
 use serde_json::Value;
 
 use crate::access::{InWorkspace, Read};
 use crate::app::AppState;
 use crate::authz::Action;
-use crate::db::entities::form;
 use crate::error::ApiError;
 
 pub async fn get(
@@ -20,7 +18,6 @@ pub async fn get(
 ) -> Result<Json<Value>, ApiError> {
     let id = crate::routes::path_param(&params, "id");
     let found = super::load(&state, &access, &state.db, id, Action::Read, false).await?;
-    let form_key =
-        form::Entity::find_by_id(found.form_id.clone()).one(&state.db).await?.map(|f| f.key).unwrap_or_default();
-    Ok(Json(super::view(&found, &form_key)))
+    let (form, mask) = super::form_and_mask(&state, &access, &found.form_id).await?;
+    Ok(Json(super::masked_view(&found, &form.key, &mask)))
 }

@@ -26,6 +26,7 @@ pub async fn get(
         Ok(found) => found,
         Err(_) => super::load(&state, &access, &state.db, id, Action::Read, true).await?,
     };
+    let (_, mask) = super::form_and_mask(&state, &access, &found.form_id).await?;
     let entries = audit_entry::Entity::find()
         .filter(audit_entry::Column::WorkspaceId.eq(access.workspace.id.as_str()))
         .filter(audit_entry::Column::ObjectType.eq("record"))
@@ -35,7 +36,10 @@ pub async fn get(
         .await?;
     let items: Vec<Value> = entries
         .into_iter()
-        .map(|e| json!({"at": e.at, "actor": e.actor, "action": e.action, "changes": e.changes, "reason": e.reason}))
+        .map(|mut e| {
+            mask.redact(&mut e.changes);
+            json!({"at": e.at, "actor": e.actor, "action": e.action, "changes": e.changes, "reason": e.reason})
+        })
         .collect();
     Ok(Json(json!({"items": items})))
 }

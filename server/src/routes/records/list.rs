@@ -41,8 +41,13 @@ pub async fn get(
         return Ok(Json(json!({"items": [], "next_after": null})));
     };
     let compiled = state.forms.get(&state.db, &form.id, version).await?;
-    let kinds: HashMap<&str, &FieldKind> =
-        data_fields(&compiled.definition().fields).into_iter().map(|(f, _)| (f.key.as_str(), &f.kind)).collect();
+    let mask = access.field_mask(&compiled);
+    // Fields the caller may not read cannot be filtered, sorted or selected: they are unknown.
+    let kinds: HashMap<&str, &FieldKind> = data_fields(&compiled.definition().fields)
+        .into_iter()
+        .filter(|(f, _)| mask.can_read(&f.key))
+        .map(|(f, _)| (f.key.as_str(), &f.kind))
+        .collect();
 
     let limit: u64 = match query.get("limit") {
         Some(v) => v.parse().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| invalid("limit is 1 to 500"))?,
@@ -100,7 +105,7 @@ pub async fn get(
     let views: Vec<Value> = items
         .iter()
         .map(|r| {
-            let mut view = super::view(r, &form.key);
+            let mut view = super::masked_view(r, &form.key, &mask);
             if let (Some(fields), Some(data)) = (&fields, r.data.as_object()) {
                 let projected: Map<String, Value> =
                     data.iter().filter(|(k, _)| fields.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();

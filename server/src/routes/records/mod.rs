@@ -13,8 +13,9 @@ use serde_json::{Map, Value, json};
 use crate::access::{ActionKind, InWorkspace};
 use crate::app::AppState;
 use crate::authz::{Action, Resource};
-use crate::db::entities::record;
+use crate::db::entities::{form, record};
 use crate::error::ApiError;
+use engine::form::FieldMask;
 
 pub fn resource<'a>(record: &'a record::Model) -> Resource<'a> {
     Resource::Record {
@@ -50,7 +51,48 @@ pub async fn load<A: ActionKind>(
     Ok(found)
 }
 
-pub fn view(record: &record::Model, form_key: &str) -> Value {
+/// The record's form and the caller's field mask on it. Access rules are policy, not data
+/// shape: the latest published version's rules apply to records of every version.
+pub async fn form_and_mask<A: ActionKind>(
+    state: &AppState,
+    access: &InWorkspace<A>,
+    form_id: &str,
+) -> Result<(form::Model, FieldMask), ApiError> {
+    let found = form::Entity::find_by_id(form_id.to_owned())
+        .filter(form::Column::WorkspaceId.eq(access.workspace.id.as_str()))
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let mask = mask_of(state, access, &found).await?;
+    Ok((found, mask))
+}
+
+/// The caller's field mask on `form` (open when the form has no published version).
+pub async fn mask_of<A: ActionKind>(
+    state: &AppState,
+    access: &InWorkspace<A>,
+    form: &form::Model,
+) -> Result<FieldMask, ApiError> {
+    match form.latest_version {
+        Some(version) => Ok(access.field_mask(&*state.forms.get(&state.db, &form.id, version).await?)),
+        None => Ok(FieldMask::default()),
+    }
+}
+
+/// The record as the API shows it, without the fields `mask` hides.
+pub fn masked_view(record: &record::Model, form_key: &str, mask: &FieldMask) -> Value {
+    let mut shown = view(record, form_key);
+    mask.redact(&mut shown["data"]);
+    shown
+}
+
+/// The 422 answer for issues found by the server's own checks.
+pub fn rejected(mut issues: Vec<engine::form::Issue>, lang: engine::Lang) -> ApiError {
+    engine::form::localize(&mut issues, lang);
+    ApiError::new("validation_failed", "the record has problems").with_details(json!({"errors": issues}))
+}
+
+fn view(record: &record::Model, form_key: &str) -> Value {
     json!({
         "id": record.id,
         "form": form_key,

@@ -17,7 +17,7 @@ use crate::access::{InWorkspace, Read};
 use crate::app::AppState;
 use crate::audit::{self, Entry};
 use crate::authz::Action;
-use crate::db::entities::{form, record};
+use crate::db::entities::record;
 use crate::error::ApiError;
 use crate::identity::now_ms;
 use crate::json::AppJson;
@@ -62,6 +62,11 @@ pub async fn patch(
     if current.version != expected {
         return Err(conflict(current.version));
     }
+    let (form, mask) = super::form_and_mask(&state, &access, &current.form_id).await?;
+    let refused = mask.edit_issues(&patch.data, current.data.as_object());
+    if !refused.is_empty() {
+        return Err(super::rejected(refused, lang));
+    }
     let mut merged = current.data.as_object().cloned().unwrap_or_default();
     for (key, value) in patch.data {
         if value.is_null() {
@@ -105,9 +110,7 @@ pub async fn patch(
     audit::append(&txn, &access.workspace.id, entry, now).await?;
     txn.commit().await?;
     let saved = record::Model { data: outcome.record, version: current.version + 1, updated_at: now, ..current };
-    let form_key =
-        form::Entity::find_by_id(saved.form_id.clone()).one(&state.db).await?.map(|f| f.key).unwrap_or_default();
-    Ok(Json(super::view(&saved, &form_key)))
+    Ok(Json(super::masked_view(&saved, &form.key, &mask)))
 }
 
 fn conflict(current: i32) -> ApiError {

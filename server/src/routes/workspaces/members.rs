@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::access::{Admin, InWorkspace, Read};
 use crate::app::AppState;
 use crate::audit::{self, Entry};
-use crate::authz::ROLES;
+use crate::authz::{ROLES, is_role_name};
 use crate::db::entities::{membership, user};
 use crate::error::ApiError;
 use crate::identity::{now_ms, users};
@@ -50,8 +50,14 @@ pub async fn put(
     let mut roles = member.roles.clone();
     roles.sort();
     roles.dedup();
-    if roles.is_empty() || roles.iter().any(|r| !ROLES.contains(&r.as_str())) {
-        return Err(ApiError::new("bad_request", format!("roles must be some of {}", ROLES.join(", "))));
+    if roles.is_empty() || roles.len() > 32 || !roles.iter().all(|r| is_role_name(r)) {
+        return Err(ApiError::new(
+            "bad_request",
+            format!(
+                "roles are 1 to 32 names of lowercase letters, digits, _ and -, such as {}",
+                ROLES.join(", ")
+            ),
+        ));
     }
     let user = users::find_by_username(&state.db, &member.username)
         .await?
