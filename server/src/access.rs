@@ -61,6 +61,11 @@ impl<A: ActionKind> InWorkspace<A> {
         form.field_mask(&self.roles, unrestricted)
     }
 
+    /// True when the workspace has policies of its own (beyond the shipped defaults).
+    pub fn has_own_policies(&self) -> bool {
+        self.policies.is_some()
+    }
+
     pub fn allows(&self, state: &AppState, action: Action, resource: &Resource<'_>) -> bool {
         match &self.policies {
             Some(policies) => state.authz.is_allowed_with(policies, &self.principal(), action, resource),

@@ -10,6 +10,7 @@ mod basics;
 mod config;
 mod fields;
 mod forms;
+mod lists;
 mod policies;
 mod records;
 mod tokens;

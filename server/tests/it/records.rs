@@ -254,7 +254,8 @@ on_both!(lists_filter_page_and_select_fields, |app: TestApp| async move {
         "limit=0",
         "limit=abc",
         "order=sideways",
-        "sort=lot",
+        "sort=nope",
+        "sort=ppm",
         "f.qty=many",
         "f.urgent=maybe",
     ] {

@@ -53,10 +53,7 @@ pub async fn put(
     if roles.is_empty() || roles.len() > 32 || !roles.iter().all(|r| is_role_name(r)) {
         return Err(ApiError::new(
             "bad_request",
-            format!(
-                "roles are 1 to 32 names of lowercase letters, digits, _ and -, such as {}",
-                ROLES.join(", ")
-            ),
+            format!("roles are 1 to 32 names of lowercase letters, digits, _ and -, such as {}", ROLES.join(", ")),
         ));
     }
     let user = users::find_by_username(&state.db, &member.username)
