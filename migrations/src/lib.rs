@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_init;
 mod m20261121_000002_audit_heads;
 mod m20261121_000003_workspace_policies;
+mod m20261121_000004_unique_values;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_init::Migration),
             Box::new(m20261121_000002_audit_heads::Migration),
             Box::new(m20261121_000003_workspace_policies::Migration),
+            Box::new(m20261121_000004_unique_values::Migration),
         ]
     }
 }

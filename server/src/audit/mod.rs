@@ -30,9 +30,12 @@ pub struct Entry<'a> {
 pub async fn append(db: &impl ConnectionTrait, workspace_id: &str, entry: Entry<'_>, at: i64) -> Result<i64, DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
         // One writer per workspace chain at a time; SQLite's IMMEDIATE transactions already are.
+        // NO KEY UPDATE, because inserting a row that references the workspace (a record)
+        // holds KEY SHARE on it: a plain FOR UPDATE would deadlock against a transaction that
+        // inserted a record and now waits for a lock this one holds (a unique value).
         db.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT id FROM workspaces WHERE id = $1 FOR UPDATE",
+            "SELECT id FROM workspaces WHERE id = $1 FOR NO KEY UPDATE",
             [workspace_id.into()],
         ))
         .await?;

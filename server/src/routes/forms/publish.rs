@@ -52,6 +52,10 @@ pub async fn post(
         }
         let old = parse_definition(&previous.definition)
             .map_err(|_| ApiError::internal(format!("stored version {latest} of {} does not parse", form.id)))?;
+        let before = state.forms.get(&txn, &form.id, latest).await?;
+        // The first version has no records; later ones rebuild the claims when the set of
+        // unique fields changes.
+        let unique_changed = before.unique_fields() != compiled.unique_fields();
         let stored = record::Entity::find()
             .filter(record::Column::FormId.eq(form.id.as_str()))
             .filter(record::Column::DeletedAt.is_null())
@@ -59,7 +63,22 @@ pub async fn post(
             .await?;
         let records: Vec<(&str, &Value)> = stored.iter().map(|r| (r.id.as_str(), &r.data)).collect();
         let ctx = RecordContext { lang, ..RecordContext::default() };
-        let evolution = compare(&old, &compiled, records, &ctx);
+        let evolution = compare(&old, &compiled, records.clone(), &ctx);
+        if unique_changed {
+            let collisions = crate::routes::records::unique::rebuild(&txn, &compiled, &form.id, &records).await?;
+            if !collisions.is_empty() {
+                let mut listed: Vec<Value> = Vec::new();
+                for (record_id, mut issue) in collisions {
+                    issue.message = issue.render(lang);
+                    listed.push(json!({"record": record_id, "error": issue}));
+                }
+                return Err(ApiError::new(
+                    "conflict",
+                    "stored records share values of a field this version makes unique",
+                )
+                .with_details(json!({"duplicates": listed})));
+            }
+        }
         let needs_confirmation = !evolution.stored_values.is_empty();
         report = serde_json::to_value(&evolution).map_err(ApiError::internal)?;
         if needs_confirmation && !publish.confirm {

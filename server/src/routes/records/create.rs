@@ -69,6 +69,10 @@ pub async fn post(
     }
     .insert(&txn)
     .await?;
+    let taken = super::unique::claim(&txn, &compiled, &form.id, &created.id, &created.data).await?;
+    if !taken.is_empty() {
+        return Err(super::rejected(taken, lang));
+    }
     let entry = Entry {
         actor: &access.caller.user.id,
         action: "record.create",

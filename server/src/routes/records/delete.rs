@@ -16,12 +16,14 @@ use crate::authz::Action;
 use crate::db::entities::record;
 use crate::error::ApiError;
 use crate::identity::now_ms;
+use crate::lang::Language;
 
 async fn set_deleted(
     state: &AppState,
     access: &InWorkspace<Read>,
     id: &str,
     delete: bool,
+    lang: engine::Lang,
 ) -> Result<record::Model, ApiError> {
     let txn = crate::db::write_txn(&state.db).await?;
     let found = super::load(state, access, &txn, id, Action::Delete, !delete).await?;
@@ -34,6 +36,20 @@ async fn set_deleted(
         .filter(record::Column::Id.eq(found.id.as_str()))
         .exec(&txn)
         .await?;
+    // A deleted record frees its unique values; restoring claims them again, unless another
+    // record took one meanwhile.
+    if delete {
+        super::unique::release(&txn, &found.id).await?;
+    } else {
+        let compiled = state.forms.get(&state.db, &found.form_id, found.form_version).await?;
+        let taken = super::unique::claim(&txn, &compiled, &found.form_id, &found.id, &found.data).await?;
+        if !taken.is_empty() {
+            let mut issues = taken;
+            engine::form::localize(&mut issues, lang);
+            return Err(ApiError::new("conflict", "another record holds a unique value of this record")
+                .with_details(json!({"errors": issues})));
+        }
+    }
     let entry = Entry {
         actor: &access.caller.user.id,
         action: if delete { "record.delete" } else { "record.restore" },
@@ -50,19 +66,21 @@ async fn set_deleted(
 pub async fn delete(
     State(state): State<AppState>,
     access: InWorkspace<Read>,
+    Language(lang): Language,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<StatusCode, ApiError> {
     let id = crate::routes::path_param(&params, "id");
-    set_deleted(&state, &access, id, true).await?;
+    set_deleted(&state, &access, id, true, lang).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn restore(
     State(state): State<AppState>,
     access: InWorkspace<Read>,
+    Language(lang): Language,
     Path(params): Path<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let id = crate::routes::path_param(&params, "id");
-    let restored = set_deleted(&state, &access, id, false).await?;
+    let restored = set_deleted(&state, &access, id, false, lang).await?;
     Ok(Json(json!({"id": restored.id, "version": restored.version, "deleted_at": null})))
 }

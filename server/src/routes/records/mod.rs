@@ -7,6 +7,7 @@ pub mod history;
 pub mod list;
 pub mod patch;
 mod query;
+pub mod unique;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement};
 use serde_json::{Map, Value, json};

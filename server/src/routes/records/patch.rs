@@ -99,6 +99,13 @@ pub async fn patch(
     if updated.rows_affected != 1 {
         return Err(conflict(current.version + 1));
     }
+    if !compiled.unique_fields().is_empty() {
+        super::unique::release(&txn, &current.id).await?;
+        let taken = super::unique::claim(&txn, &compiled, &current.form_id, &current.id, &outcome.record).await?;
+        if !taken.is_empty() {
+            return Err(super::rejected(taken, lang));
+        }
+    }
     let entry = Entry {
         actor: &access.caller.user.id,
         action: "record.update",
