@@ -1,52 +1,307 @@
-//! HTTP routes: one module per endpoint or small resource.
+//! HTTP routes: one module per endpoint or small resource, mounted from one table that also
+//! describes them, so the OpenAPI document (`openapi.rs`) cannot drift from the router.
 
 mod audit;
 mod auth;
 pub(crate) mod forms;
 mod health;
 mod metrics;
+mod openapi;
 mod records;
 mod workspaces;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use crate::app::AppState;
 use crate::error::ApiError;
 
+/// One operation: how it is mounted and how it is documented.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: String,
+    /// The OpenAPI tag (the resource).
+    pub tag: &'static str,
+    /// Who may call it: `public`, `signed in`, or the action checked on the workspace.
+    pub permission: &'static str,
+    pub summary: &'static str,
+    /// What the JSON body holds, for operations that take one.
+    pub body: Option<&'static str>,
+}
+
+type Entry = (Endpoint, MethodRouter<AppState>);
+
+fn op(
+    method: Method,
+    path: impl Into<String>,
+    tag: &'static str,
+    permission: &'static str,
+    summary: &'static str,
+    body: Option<&'static str>,
+    handler: MethodRouter<AppState>,
+) -> Entry {
+    (Endpoint { method, path: path.into(), tag, permission, summary, body }, handler)
+}
+
+const WS: &str = "/api/v1/workspaces/{ws}";
+
+/// Every operation of the API.
+pub fn endpoints() -> Vec<Entry> {
+    use Method as M;
+    let ws = |rest: &str| format!("{WS}{rest}");
+    vec![
+        op(
+            M::GET,
+            "/healthz",
+            "operations",
+            "public",
+            "The server is up and its database answers",
+            None,
+            get(health::get),
+        ),
+        op(
+            M::GET,
+            "/metrics",
+            "operations",
+            "metrics token or installation admin",
+            "Prometheus metrics",
+            None,
+            get(metrics::get),
+        ),
+        op(M::GET, "/api/openapi.json", "operations", "public", "This document", None, get(openapi::get)),
+        op(
+            M::POST,
+            "/api/v1/auth/login",
+            "auth",
+            "public",
+            "Sign in: a session cookie and a CSRF token",
+            Some("{username, password}"),
+            post(auth::login::post),
+        ),
+        op(M::POST, "/api/v1/auth/logout", "auth", "signed in", "End the session", None, post(auth::logout::post)),
+        op(M::GET, "/api/v1/me", "auth", "signed in", "The caller and their workspaces", None, get(auth::me::get)),
+        op(
+            M::GET,
+            "/api/v1/auth/tokens",
+            "auth",
+            "signed in (session)",
+            "The caller's API tokens",
+            None,
+            get(auth::tokens::list),
+        ),
+        op(
+            M::POST,
+            "/api/v1/auth/tokens",
+            "auth",
+            "signed in (session)",
+            "Create an API token for one workspace (shown once)",
+            Some("{name, workspace, expires_in_days?}"),
+            post(auth::tokens::create),
+        ),
+        op(
+            M::DELETE,
+            "/api/v1/auth/tokens/{id}",
+            "auth",
+            "signed in (session)",
+            "Revoke an API token",
+            None,
+            delete(auth::tokens::revoke),
+        ),
+        op(
+            M::GET,
+            "/api/v1/workspaces",
+            "workspaces",
+            "signed in",
+            "Workspaces the caller belongs to",
+            None,
+            get(workspaces::list::get),
+        ),
+        op(
+            M::POST,
+            "/api/v1/workspaces",
+            "workspaces",
+            "installation admin",
+            "Create a workspace",
+            Some("{slug, name}"),
+            post(workspaces::create::post),
+        ),
+        op(
+            M::GET,
+            ws("/members"),
+            "workspaces",
+            "read",
+            "Members and their roles",
+            None,
+            get(workspaces::members::list),
+        ),
+        op(
+            M::PUT,
+            ws("/members"),
+            "workspaces",
+            "admin",
+            "Add a member or replace their roles",
+            Some("{username, roles}"),
+            put(workspaces::members::put),
+        ),
+        op(
+            M::POST,
+            ws("/members"),
+            "workspaces",
+            "admin",
+            "Add a member or replace their roles",
+            Some("{username, roles}"),
+            post(workspaces::members::put),
+        ),
+        op(
+            M::DELETE,
+            ws("/members/{username}"),
+            "workspaces",
+            "admin",
+            "Remove a member",
+            None,
+            delete(workspaces::members::delete),
+        ),
+        op(
+            M::GET,
+            ws("/policies"),
+            "workspaces",
+            "admin",
+            "The workspace's own Cedar policies",
+            None,
+            get(workspaces::policies::get),
+        ),
+        op(
+            M::PUT,
+            ws("/policies"),
+            "workspaces",
+            "admin",
+            "Replace the workspace's own Cedar policies (validated)",
+            Some("{text}"),
+            put(workspaces::policies::put),
+        ),
+        op(M::GET, ws("/forms"), "forms", "read", "Forms of the workspace", None, get(forms::list::get)),
+        op(
+            M::POST,
+            ws("/forms"),
+            "forms",
+            "design",
+            "Create a form from a definition (a draft)",
+            Some("a form definition"),
+            post(forms::create::post),
+        ),
+        op(
+            M::GET,
+            ws("/forms/{form}"),
+            "forms",
+            "read",
+            "A form: its draft, problems and versions",
+            None,
+            get(forms::get::get),
+        ),
+        op(
+            M::PUT,
+            ws("/forms/{form}"),
+            "forms",
+            "design",
+            "Save the draft",
+            Some("a form definition"),
+            put(forms::save::put),
+        ),
+        op(
+            M::POST,
+            ws("/forms/{form}/publish"),
+            "forms",
+            "design",
+            "Publish the draft as the next immutable version",
+            Some("{confirm?}"),
+            post(forms::publish::post),
+        ),
+        op(
+            M::GET,
+            ws("/forms/{form}/versions/{version}"),
+            "forms",
+            "read",
+            "One published version",
+            None,
+            get(forms::version::get),
+        ),
+        op(
+            M::GET,
+            ws("/forms/{form}/schema.json"),
+            "forms",
+            "read",
+            "The JSON Schema (2020-12) of the latest version's records",
+            None,
+            get(forms::schema::get),
+        ),
+        op(
+            M::GET,
+            ws("/forms/{form}/records"),
+            "records",
+            "read",
+            "Records: filters f.PATH[:OP], sort, cursor pages, field selection, total",
+            None,
+            get(records::list::get),
+        ),
+        op(
+            M::POST,
+            ws("/forms/{form}/records"),
+            "records",
+            "create (on the form)",
+            "Submit a record",
+            Some("the record's data"),
+            post(records::create::post),
+        ),
+        op(M::GET, ws("/records/{id}"), "records", "read (on the record)", "One record", None, get(records::get::get)),
+        op(
+            M::PATCH,
+            ws("/records/{id}"),
+            "records",
+            "update (on the record)",
+            "Edit a record (If-Match or version; 409 on conflict)",
+            Some("{data, version?, reason?}"),
+            patch(records::patch::patch),
+        ),
+        op(
+            M::DELETE,
+            ws("/records/{id}"),
+            "records",
+            "delete (on the record)",
+            "Delete a record (soft)",
+            None,
+            delete(records::delete::delete),
+        ),
+        op(
+            M::POST,
+            ws("/records/{id}/restore"),
+            "records",
+            "delete (on the record)",
+            "Restore a deleted record",
+            None,
+            post(records::delete::restore),
+        ),
+        op(
+            M::GET,
+            ws("/records/{id}/history"),
+            "records",
+            "read (on the record)",
+            "Every change of a record",
+            None,
+            get(records::history::get),
+        ),
+        op(M::GET, ws("/audit"), "audit", "admin", "The audit log, in order", None, get(audit::list)),
+        op(M::GET, ws("/audit/verify"), "audit", "admin", "Verify the audit hash chain", None, get(audit::verify)),
+    ]
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::get))
-        .route("/metrics", get(metrics::get))
-        .route("/api/v1/auth/login", post(auth::login::post))
-        .route("/api/v1/auth/logout", post(auth::logout::post))
-        .route("/api/v1/me", get(auth::me::get))
-        .route("/api/v1/auth/tokens", get(auth::tokens::list).post(auth::tokens::create))
-        .route("/api/v1/auth/tokens/{id}", axum::routing::delete(auth::tokens::revoke))
-        .route("/api/v1/workspaces", get(workspaces::list::get).post(workspaces::create::post))
-        .route(
-            "/api/v1/workspaces/{ws}/members",
-            get(workspaces::members::list).put(workspaces::members::put).post(workspaces::members::put),
-        )
-        .route("/api/v1/workspaces/{ws}/policies", get(workspaces::policies::get).put(workspaces::policies::put))
-        .route("/api/v1/workspaces/{ws}/members/{username}", axum::routing::delete(workspaces::members::delete))
-        .route("/api/v1/workspaces/{ws}/forms", get(forms::list::get).post(forms::create::post))
-        .route("/api/v1/workspaces/{ws}/forms/{form}", get(forms::get::get).put(forms::save::put))
-        .route("/api/v1/workspaces/{ws}/forms/{form}/publish", post(forms::publish::post))
-        .route("/api/v1/workspaces/{ws}/forms/{form}/versions/{version}", get(forms::version::get))
-        .route("/api/v1/workspaces/{ws}/forms/{form}/schema.json", get(forms::schema::get))
-        .route("/api/v1/workspaces/{ws}/forms/{form}/records", get(records::list::get).post(records::create::post))
-        .route(
-            "/api/v1/workspaces/{ws}/records/{id}",
-            get(records::get::get).patch(records::patch::patch).delete(records::delete::delete),
-        )
-        .route("/api/v1/workspaces/{ws}/records/{id}/restore", post(records::delete::restore))
-        .route("/api/v1/workspaces/{ws}/records/{id}/history", get(records::history::get))
-        .route("/api/v1/workspaces/{ws}/audit", get(audit::list))
-        .route("/api/v1/workspaces/{ws}/audit/verify", get(audit::verify))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+    let mut router = Router::new();
+    for (endpoint, handler) in endpoints() {
+        // Routes of one path merge their methods.
+        router = router.route(&endpoint.path, handler);
+    }
+    router.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(state)
 }
 
 /// A named path parameter (routes guarantee it is there; absent reads as empty, which no

@@ -41,6 +41,9 @@ on_both!(every_table_of_the_schema_exists, |app: TestApp| async move {
         "records",
         "counters",
         "audit_log",
+        "audit_heads",
+        "workspace_policies",
+        "unique_values",
     ] {
         let count = app
             .db
@@ -131,4 +134,69 @@ on_both!(metrics_count_requests_and_are_not_public, |app: TestApp| async move {
     app.create_user("ops", "correct horse battery", true).await;
     let ops = app.login("ops", "correct horse battery").await;
     assert_eq!(app.send(ops.request("GET", "/metrics", None)).await.0, StatusCode::OK);
+});
+
+on_both!(openapi_documents_every_mounted_route, |app: TestApp| async move {
+    let (status, doc) = app.get("/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], json!("3.1.0"));
+    let records = &doc["paths"]["/api/v1/workspaces/{ws}/forms/{form}/records"];
+    assert_eq!(records["post"]["x-permission"], json!("create (on the form)"));
+    assert_eq!(records["get"]["parameters"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        records["post"]["responses"]["422"]["content"]["application/json"]["schema"]["$ref"],
+        json!("#/components/schemas/Error")
+    );
+    let mut ids = std::collections::BTreeSet::new();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            operations += 1;
+            assert!(ids.insert(operation["operationId"].as_str().unwrap().to_owned()), "{method} {path}");
+            assert!(!operation["summary"].as_str().unwrap().is_empty());
+            // Every documented operation is mounted: it may refuse the caller, but it exists.
+            let concrete = path.replace("{ws}", "nowhere").replace('{', "").replace('}', "");
+            let request = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(&concrete)
+                .header("content-type", "application/json")
+                .body(Body::from("{}"))
+                .unwrap();
+            let (status, body) = app.send(request).await;
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert_ne!(body["message"], json!("no such route"), "{method} {path}");
+        }
+    }
+    assert!(operations >= 33, "{operations}");
+});
+
+on_both!(health_says_unavailable_without_internals, |app: TestApp| async move {
+    app.db.close_by_ref().await.expect("pool closes");
+    let (status, body) = app.get("/healthz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body, json!({"code": "unavailable", "message": "the database does not answer"}));
+});
+
+on_both!(slow_requests_time_out_and_change_nothing, |app: TestApp| async move {
+    let mut app = app;
+    let (root, designer, _) = crate::forms::plant(&app).await;
+    app.send(designer.request("POST", "/api/v1/workspaces/plant-a/forms", Some(&crate::forms::lot_form()))).await;
+    let publish = "/api/v1/workspaces/plant-a/forms/lot_check/publish";
+    let (status, _) = app.send(designer.request("POST", publish, Some(&json!({})))).await;
+    assert_eq!(status, StatusCode::OK);
+    app.reconfigure(|config| config.request_timeout = std::time::Duration::from_millis(300));
+    // Another writer holds the lock the submission needs, longer than the timeout allows.
+    let blocker = server::db::write_txn(&app.db).await.unwrap();
+    if app.db.get_database_backend() == DbBackend::Postgres {
+        blocker.execute_unprepared("SELECT id FROM workspaces FOR UPDATE").await.unwrap();
+    }
+    let records = "/api/v1/workspaces/plant-a/forms/lot_check/records";
+    let (status, body) = app.send(designer.request("POST", records, Some(&json!({"lot": "L-1"})))).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::REQUEST_TIMEOUT, json!({"code": "timeout", "message": "the request took too long"}))
+    );
+    blocker.rollback().await.unwrap();
+    let (_, list) = app.send(root.request("GET", &format!("{records}?total=true"), None)).await;
+    assert_eq!(list["total"], json!(0));
 });

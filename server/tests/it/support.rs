@@ -21,6 +21,7 @@ use tower::ServiceExt;
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
+    config: Config,
     cleanup: Cleanup,
 }
 
@@ -100,8 +101,14 @@ impl TestApp {
     }
 
     fn with(db: DatabaseConnection, config: Config, cleanup: Cleanup) -> TestApp {
-        let state = AppState::new(db.clone(), config);
-        TestApp { router: app(state), db, cleanup }
+        let state = AppState::new(db.clone(), config.clone());
+        TestApp { router: app(state), db, config, cleanup }
+    }
+
+    /// The same database behind an app with a changed configuration.
+    pub fn reconfigure(&mut self, change: impl FnOnce(&mut Config)) {
+        change(&mut self.config);
+        self.router = app(AppState::new(self.db.clone(), self.config.clone()));
     }
 
     /// The SQLite file of a SQLite test app.
