@@ -155,7 +155,7 @@ on_both!(openapi_documents_every_mounted_route, |app: TestApp| async move {
             assert!(ids.insert(operation["operationId"].as_str().unwrap().to_owned()), "{method} {path}");
             assert!(!operation["summary"].as_str().unwrap().is_empty());
             // Every documented operation is mounted: it may refuse the caller, but it exists.
-            let concrete = path.replace("{ws}", "nowhere").replace('{', "").replace('}', "");
+            let concrete = path.replace("{ws}", "nowhere").replace(['{', '}'], "");
             let request = Request::builder()
                 .method(method.to_uppercase().as_str())
                 .uri(&concrete)
