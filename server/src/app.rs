@@ -12,6 +12,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::LoginLimiter;
 use crate::authz::Authz;
 use crate::config::Config;
+use crate::db::group_commit::GroupCommit;
 use crate::forms_cache::FormsCache;
 use crate::metrics::Metrics;
 
@@ -23,14 +24,19 @@ pub struct AppState {
     pub authz: Arc<Authz>,
     pub forms: Arc<FormsCache>,
     pub metrics: Arc<Metrics>,
+    /// The writer that batches record submissions into shared commits.
+    pub writes: GroupCommit,
     /// Verified against when a username does not exist, so that answers take as long.
     pub dummy_password_hash: Arc<String>,
 }
 
 impl AppState {
+    /// The state of one server; starts the group-commit writer, so it must be called on a
+    /// tokio runtime.
     pub fn new(db: DatabaseConnection, config: Config) -> AppState {
         let dummy = crate::identity::hash_password(&crate::identity::new_secret()).unwrap_or_default();
         AppState {
+            writes: GroupCommit::start(db.clone()),
             db,
             config: Arc::new(config),
             login_limiter: Arc::new(LoginLimiter::default()),

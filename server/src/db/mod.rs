@@ -1,6 +1,7 @@
 //! Opening the database and applying migrations; the entities.
 
 pub mod entities;
+pub mod group_commit;
 
 use std::time::Duration;
 

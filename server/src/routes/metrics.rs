@@ -24,5 +24,15 @@ pub async fn get(
             _ => ApiError::new("forbidden", "metrics are for installation administrators or the metrics token"),
         });
     }
-    Ok((StatusCode::OK, [(CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()))
+    let mut text = state.metrics.render();
+    let stats = &state.writes.stats;
+    let commits = stats.commits.load(std::sync::atomic::Ordering::Relaxed);
+    let jobs = stats.jobs.load(std::sync::atomic::Ordering::Relaxed);
+    text.push_str("# HELP formwork_group_commits_total Transactions committed by the group-commit writer.\n");
+    text.push_str("# TYPE formwork_group_commits_total counter\n");
+    text.push_str(&format!("formwork_group_commits_total {commits}\n"));
+    text.push_str("# HELP formwork_group_commit_jobs_total Writes carried by those transactions.\n");
+    text.push_str("# TYPE formwork_group_commit_jobs_total counter\n");
+    text.push_str(&format!("formwork_group_commit_jobs_total {jobs}\n"));
+    Ok((StatusCode::OK, [(CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

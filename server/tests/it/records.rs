@@ -150,6 +150,16 @@ on_both!(parallel_submissions_get_distinct_gapless_numbers, |app: TestApp| async
     let mut numbers = tasks.join_all().await;
     numbers.sort();
     assert_eq!(numbers, (1..=200).collect::<Vec<u32>>());
+    // They shared commits: 200 concurrent submissions never need 200 flushes.
+    let request = Request::get("/metrics").header("authorization", "Bearer scrape-secret").body(Body::empty()).unwrap();
+    let (_, text) = app.send(request).await;
+    let text = text.as_str().unwrap();
+    let metric = |name: &str| -> u64 {
+        let line = text.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap();
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let (jobs, commits) = (metric("formwork_group_commit_jobs_total"), metric("formwork_group_commits_total"));
+    assert!(jobs >= 200 && commits < jobs, "{commits} commits for {jobs} jobs");
 });
 
 on_both!(deleted_records_disappear_and_can_be_restored, |app: TestApp| async move {
