@@ -1,0 +1,507 @@
+//! The server over HTTP on loopback: the release `formwork` binary in its own process, driven
+//! by plain HTTP/1.1 keep-alive clients on threads, on SQLite and on PostgreSQL.
+//!
+//! - Submissions per second of the example IQC record (the whole pipeline: token auth, Cedar,
+//!   validation, computed fields, auto-number, audit chain, durable commit) at 1 and 16
+//!   clients, with p50/p99 latency — against the baseline: the same processed JSON row
+//!   inserted directly through sea-orm, one durable transaction per row, at the same
+//!   concurrency, in the same run.
+//! - List latency at 100,000 records (first page, a filter, a filter with its total, a nested
+//!   filter, a sort) — against the same filtered SELECT run directly through sea-orm.
+//! - The server's peak resident memory (VmHWM).
+//!
+//! `cargo xtask bench http` runs it; PostgreSQL at `FORMWORK_BENCH_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) is used through a fresh database
+//! `formwork_bench`; without it the PostgreSQL half is skipped, loudly.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set, Statement, TransactionTrait};
+use serde_json::{Value, json};
+use server::config::Database;
+use server::db::entities::record;
+
+const PASSWORD: &str = "benchmark-password-1";
+const SINGLE: usize = 300;
+const PER_CLIENT: usize = 200;
+const CLIENTS: usize = 16;
+const LIST_RECORDS: usize = 100_000;
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let form: Value = read_json(&root.join("examples/forms/iqc.json"));
+    let input: Value = read_json(&root.join("examples/records/iqc-accept.json"));
+    println!("# HTTP benchmark: {} clients x {PER_CLIENT}, single client x {SINGLE}", CLIENTS);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let dir = std::env::temp_dir().join(format!("formwork-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("bench dir");
+
+    let sqlite = Backend::Sqlite { dir: dir.clone() };
+    run_backend(&runtime, &sqlite, &form, &input);
+    let url = std::env::var("FORMWORK_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    match runtime.block_on(sea_orm::Database::connect(url.clone())) {
+        Ok(admin) => {
+            let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base).to_owned();
+            run_backend(&runtime, &Backend::Postgres { admin, base, dir: dir.clone() }, &form, &input);
+        }
+        Err(error) => println!("!!! PostgreSQL unreachable ({error}): the PostgreSQL half was SKIPPED"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("example file")).expect("example JSON")
+}
+
+enum Backend {
+    Sqlite { dir: PathBuf },
+    Postgres { admin: DatabaseConnection, base: String, dir: PathBuf },
+}
+
+impl Backend {
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite { .. } => "SQLite",
+            Backend::Postgres { .. } => "PostgreSQL",
+        }
+    }
+
+    /// A fresh database called `name`, as the server's configuration names it.
+    fn fresh(&self, runtime: &tokio::runtime::Runtime, name: &str) -> Database {
+        match self {
+            Backend::Sqlite { dir } => {
+                let data_dir = dir.join(name);
+                let _ = std::fs::remove_dir_all(&data_dir);
+                std::fs::create_dir_all(&data_dir).unwrap();
+                Database::Sqlite { path: data_dir.join("formwork.sqlite") }
+            }
+            Backend::Postgres { admin, base, .. } => {
+                runtime.block_on(async {
+                    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+                    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+                });
+                Database::Postgres { url: format!("{base}/{name}"), schema: None }
+            }
+        }
+    }
+
+    fn data_dir(&self) -> &Path {
+        match self {
+            Backend::Sqlite { dir } | Backend::Postgres { dir, .. } => dir,
+        }
+    }
+}
+
+fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Value, input: &Value) {
+    println!("\n## {}\n", backend.name());
+    // The baseline first, on its own database: the processed row, inserted directly.
+    let base_db = backend.fresh(runtime, "formwork_bench_direct");
+    let db = runtime.block_on(server::db::open(&base_db)).expect("baseline database");
+    let compiled = engine::form::CompiledForm::compile(form, engine::Lang::En).expect("IQC compiles");
+    let processed = compiled.process(input, &engine::form::RecordContext::default()).record;
+    let direct_1 = runtime.block_on(direct_inserts(&db, &processed, 1, SINGLE));
+    let direct_16 = runtime.block_on(direct_inserts(&db, &processed, CLIENTS, PER_CLIENT));
+    runtime.block_on(db.close()).ok();
+
+    let database = backend.fresh(runtime, "formwork_bench");
+    let server = Server::start(&database, backend.data_dir());
+    let token = server.setup(form);
+    let one = submissions(&server, &token, input, 1, SINGLE);
+    let many = submissions(&server, &token, input, CLIENTS, PER_CLIENT);
+    println!("| submissions | records/s | p50 ms | p99 ms | ratio to the baseline |");
+    println!("|---|---|---|---|---|");
+    for (label, run, base) in [("1 client", &one, &direct_1), ("16 clients", &many, &direct_16)] {
+        println!(
+            "| direct sea-orm insert, {label} (**baseline**) | {:.0} | {:.2} | {:.2} | 1.00 |",
+            base.rate, base.p50, base.p99
+        );
+        println!(
+            "| HTTP submit, {label} | {:.0} | {:.2} | {:.2} | **{:.2}** |",
+            run.rate,
+            run.p50,
+            run.p99,
+            run.rate / base.rate
+        );
+    }
+
+    // Lists at 100,000 records: seeded directly (the submission path was measured above).
+    let db = runtime.block_on(server::db::connect(&database)).expect("server database");
+    runtime.block_on(seed(&db, &processed, LIST_RECORDS));
+    let direct = runtime.block_on(direct_list(&db));
+    println!("\n| list at {LIST_RECORDS} records | p50 ms | p99 ms |");
+    println!("|---|---|---|");
+    println!(
+        "| direct sea-orm SELECT, supplier filter, 50 rows (**baseline**) | {:.2} | {:.2} |",
+        direct.p50, direct.p99
+    );
+    for (label, query) in [
+        ("first page, 50 rows", "limit=50"),
+        ("supplier filter, 50 rows", "f.supplier=sup-0007&limit=50"),
+        ("supplier filter with total", "f.supplier=sup-0007&limit=50&total=true"),
+        ("nested: a row's characteristic", "f.items.characteristic=Width&f.supplier=sup-0011&limit=50"),
+        ("sorted by lot size, descending", "sort=-lot_size&limit=50"),
+    ] {
+        let timing = lists(&server, &token, query);
+        println!("| HTTP {label} | {:.2} | {:.2} |", timing.p50, timing.p99);
+    }
+    runtime.block_on(db.close()).ok();
+    println!("\npeak server memory (VmHWM): {:.1} MiB", server.peak_memory_kib() as f64 / 1024.0);
+}
+
+struct Timing {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+}
+
+fn timing(mut latencies: Vec<Duration>, elapsed: Duration) -> Timing {
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3;
+    Timing { rate: latencies.len() as f64 / elapsed.as_secs_f64(), p50: at(0.5), p99: at(0.99) }
+}
+
+/// `count` rows per task, each in its own transaction (so each waits for its flush).
+async fn direct_inserts(db: &DatabaseConnection, data: &Value, tasks: usize, count: usize) -> Timing {
+    let (workspace, form, user) = fixtures(db).await;
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..tasks {
+        let (db, data, workspace, form, user) =
+            (db.clone(), data.clone(), workspace.clone(), form.clone(), user.clone());
+        set.spawn(async move {
+            let mut latencies = Vec::with_capacity(count);
+            for _ in 0..count {
+                let begun = Instant::now();
+                let txn = server::db::write_txn(&db).await.unwrap();
+                row(&workspace, &form, &user, data.clone()).insert(&txn).await.unwrap();
+                txn.commit().await.unwrap();
+                latencies.push(begun.elapsed());
+            }
+            latencies
+        });
+    }
+    let latencies: Vec<Duration> = set.join_all().await.into_iter().flatten().collect();
+    timing(latencies, started.elapsed())
+}
+
+fn row(workspace: &str, form: &str, user: &str, data: Value) -> record::ActiveModel {
+    let now = server::identity::now_ms();
+    record::ActiveModel {
+        id: Set(server::identity::new_id()),
+        workspace_id: Set(workspace.to_owned()),
+        form_id: Set(form.to_owned()),
+        form_version: Set(1),
+        data: Set(data),
+        version: Set(1),
+        created_by: Set(user.to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    }
+}
+
+/// The baseline's workspace, form and user rows (records reference them).
+async fn fixtures(db: &DatabaseConnection) -> (String, String, String) {
+    let backend = db.get_database_backend();
+    let (workspace, form) = (server::identity::new_id(), server::identity::new_id());
+    let p = |n: usize| if backend == sea_orm::DbBackend::Postgres { format!("${n}") } else { "?".to_owned() };
+    let now = server::identity::now_ms();
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!("INSERT INTO workspaces (id, slug, name, created_at) VALUES ({}, {}, {}, {})", p(1), p(2), p(3), p(4)),
+        [
+            workspace.clone().into(),
+            format!("w{}", &workspace[workspace.len() - 12..]).into(),
+            "bench".into(),
+            now.into(),
+        ],
+    ))
+    .await
+    .unwrap();
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!(
+            "INSERT INTO forms (id, workspace_id, key, draft, latest_version, created_at, updated_at) \
+             VALUES ({}, {}, {}, {}, 1, {}, {})",
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5),
+            p(6)
+        ),
+        [form.clone().into(), workspace.clone().into(), "iqc".into(), json!({}).into(), now.into(), now.into()],
+    ))
+    .await
+    .unwrap();
+    let name = format!("u{}", &workspace[workspace.len() - 12..]);
+    let user = server::identity::users::create(db, &name, "", PASSWORD, false).await.unwrap();
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!(
+            "INSERT INTO form_versions (form_id, version, definition, published_by, published_at)              VALUES ({}, 1, {}, {}, {})",
+            p(1),
+            p(2),
+            p(3),
+            p(4)
+        ),
+        [form.clone().into(), json!({}).into(), user.id.clone().into(), now.into()],
+    ))
+    .await
+    .unwrap();
+    (workspace, form, user.id)
+}
+
+/// Adds records to the server's IQC form until it holds `total`, varying the supplier and the
+/// characteristics so that filters select a part.
+async fn seed(db: &DatabaseConnection, data: &Value, total: usize) {
+    let backend = db.get_database_backend();
+    let found = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT forms.id, forms.workspace_id, users.id FROM forms, users WHERE key = 'iqc' AND username = 'admin'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let (form, workspace, user): (String, String, String) =
+        (found.try_get_by_index(0).unwrap(), found.try_get_by_index(1).unwrap(), found.try_get_by_index(2).unwrap());
+    let existing = db
+        .query_one_raw(Statement::from_string(backend, "SELECT COUNT(*) FROM records"))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap() as usize;
+    let mut added = existing;
+    while added < total {
+        let txn = db.begin().await.unwrap();
+        let batch: Vec<record::ActiveModel> = (added..(added + 500).min(total))
+            .map(|i| {
+                let mut data = data.clone();
+                data["supplier"] = json!(format!("sup-{:04}", i % 20));
+                data["lot_size"] = json!(100 + (i * 7919) % 5000);
+                if i % 3 == 0 {
+                    data["items"][1]["characteristic"] = json!("Depth");
+                }
+                row(&workspace, &form, &user, data)
+            })
+            .collect();
+        added += batch.len();
+        record::Entity::insert_many(batch).exec(&txn).await.unwrap();
+        txn.commit().await.unwrap();
+    }
+}
+
+async fn direct_list(db: &DatabaseConnection) -> Timing {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT * FROM records WHERE form_id = (SELECT id FROM forms WHERE key = 'iqc') AND deleted_at IS NULL \
+             AND (data -> 'supplier') = '\"sup-0007\"'::jsonb ORDER BY id LIMIT 50"
+        }
+        _ => {
+            "SELECT * FROM records WHERE form_id = (SELECT id FROM forms WHERE key = 'iqc') AND deleted_at IS NULL \
+             AND json_extract(data, '$.supplier') = 'sup-0007' ORDER BY id LIMIT 50"
+        }
+    };
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    for _ in 0..40 {
+        let begun = Instant::now();
+        let rows = record::Entity::find().from_raw_sql(Statement::from_string(backend, sql)).all(db).await.unwrap();
+        assert_eq!(rows.len(), 50);
+        latencies.push(begun.elapsed());
+    }
+    timing(latencies, started.elapsed())
+}
+
+fn submissions(server: &Server, token: &str, input: &Value, clients: usize, each: usize) -> Timing {
+    let body = input.to_string();
+    let started = Instant::now();
+    let latencies: Vec<Duration> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut http = Http::connect(server.port);
+                    let mut latencies = Vec::with_capacity(each);
+                    for _ in 0..each {
+                        let begun = Instant::now();
+                        let (status, answer) =
+                            http.send("POST", "/api/v1/workspaces/bench/forms/iqc/records", Some(token), Some(&body));
+                        assert_eq!(status, 201, "{answer}");
+                        latencies.push(begun.elapsed());
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    timing(latencies, started.elapsed())
+}
+
+fn lists(server: &Server, token: &str, query: &str) -> Timing {
+    let mut http = Http::connect(server.port);
+    let path = format!("/api/v1/workspaces/bench/forms/iqc/records?{query}");
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    for _ in 0..30 {
+        let begun = Instant::now();
+        let (status, answer) = http.send("GET", &path, Some(token), None);
+        assert_eq!(status, 200, "{answer}");
+        latencies.push(begun.elapsed());
+    }
+    timing(latencies, started.elapsed())
+}
+
+/// The release `formwork` binary serving one database.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(database: &Database, data_dir: &Path) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_formwork"));
+        command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--admin-password", PASSWORD])
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match database {
+            Database::Sqlite { path } => {
+                command.args(["--data-dir", &path.parent().unwrap().display().to_string()]);
+            }
+            Database::Postgres { url, .. } => {
+                command.env("DATABASE_URL", url).args(["--data-dir", &data_dir.join("pg").display().to_string()]);
+            }
+        }
+        let child = command.spawn().expect("formwork starts");
+        let server = Server { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+                drop(stream);
+                let (status, _) = Http::connect(port).send("GET", "/healthz", None, None);
+                if status == 200 {
+                    return server;
+                }
+            }
+            assert!(Instant::now() < deadline, "the server did not come up");
+            std::thread::yield_now();
+        }
+    }
+
+    /// A workspace `bench` with the IQC form published; returns an API token for it.
+    fn setup(&self, form: &Value) -> String {
+        let mut http = Http::connect(self.port);
+        let (status, login) = http.send(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({"username": "admin", "password": PASSWORD}).to_string()),
+        );
+        assert_eq!(status, 200, "{login}");
+        let login: Value = serde_json::from_str(&login).unwrap();
+        http.csrf = login["csrf_token"].as_str().map(str::to_owned);
+        let (status, body) =
+            http.send("POST", "/api/v1/workspaces", None, Some(&json!({"slug": "bench", "name": "Bench"}).to_string()));
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = http.send(
+            "POST",
+            "/api/v1/auth/tokens",
+            None,
+            Some(&json!({"workspace": "bench", "name": "bench"}).to_string()),
+        );
+        assert_eq!(status, 201, "{body}");
+        let token = serde_json::from_str::<Value>(&body).unwrap()["token"].as_str().unwrap().to_owned();
+        let mut http = Http::connect(self.port);
+        let (status, body) = http.send("POST", "/api/v1/workspaces/bench/forms", Some(&token), Some(&form.to_string()));
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = http.send("POST", "/api/v1/workspaces/bench/forms/iqc/publish", Some(&token), Some("{}"));
+        assert_eq!(status, 200, "{body}");
+        token
+    }
+
+    fn peak_memory_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 keep-alive client (no client crate in the build for this alone).
+struct Http {
+    reader: BufReader<TcpStream>,
+    cookie: Option<String>,
+    csrf: Option<String>,
+}
+
+impl Http {
+    fn connect(port: u16) -> Http {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_nodelay(true).unwrap();
+        Http { reader: BufReader::new(stream), cookie: None, csrf: None }
+    }
+
+    fn send(&mut self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        if let Some(token) = token {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        if let Some(cookie) = &self.cookie {
+            head.push_str(&format!("Cookie: {cookie}\r\n"));
+        }
+        if let Some(csrf) = &self.csrf {
+            head.push_str(&format!("x-csrf-token: {csrf}\r\n"));
+        }
+        let body = body.unwrap_or("");
+        if !body.is_empty() || method != "GET" {
+            head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+        }
+        head.push_str("\r\n");
+        let stream = self.reader.get_mut();
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        let status: u16 = line.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
+        let mut length = 0;
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).unwrap();
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            let (name, value) = header.split_once(':').unwrap_or((header, ""));
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.trim().parse().unwrap(),
+                "set-cookie" => self.cookie = value.trim().split(';').next().map(str::to_owned),
+                _ => {}
+            }
+        }
+        let mut answer = vec![0; length];
+        self.reader.read_exact(&mut answer).unwrap();
+        (status, String::from_utf8_lossy(&answer).into_owned())
+    }
+}
