@@ -113,7 +113,9 @@ fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Valu
     let server = Server::start(&database, backend.data_dir());
     let token = server.setup(form);
     let one = submissions(&server, &token, input, 1, SINGLE);
+    let cpu_before = server.cpu_seconds();
     let many = submissions(&server, &token, input, CLIENTS, PER_CLIENT);
+    let cpu_per_record = (server.cpu_seconds() - cpu_before) / (CLIENTS * PER_CLIENT) as f64 * 1e3;
     println!("| submissions | records/s | p50 ms | p99 ms | ratio to the baseline |");
     println!("|---|---|---|---|---|");
     for (label, run, base) in [("1 client", &one, &direct_1), ("16 clients", &many, &direct_16)] {
@@ -130,11 +132,22 @@ fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Valu
         );
     }
 
+    println!("\nserver CPU per submission at 16 clients: {cpu_per_record:.2} ms (user + system)");
+    let (_, metrics) = Http::connect(server.port).send("GET", "/metrics", Some("bench-metrics"), None);
+    let metric = |name: &str| -> f64 {
+        metrics.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+    };
+    let (jobs, commits) = (metric("formwork_group_commit_jobs_total"), metric("formwork_group_commits_total"));
+    println!("group commit: {jobs} submissions in {commits} transactions ({:.1} per commit)", jobs / commits.max(1.0));
+
     // Lists at 100,000 records: seeded directly (the submission path was measured above).
     let db = runtime.block_on(server::db::connect(&database)).expect("server database");
-    runtime.block_on(seed(&db, &processed, LIST_RECORDS));
+    // FORMWORK_BENCH_LIST_RECORDS shortens the list phase when profiling submissions.
+    let list_records = std::env::var("FORMWORK_BENCH_LIST_RECORDS").ok().and_then(|v| v.parse().ok());
+    let list_records = list_records.unwrap_or(LIST_RECORDS);
+    runtime.block_on(seed(&db, &processed, list_records));
     let direct = runtime.block_on(direct_list(&db));
-    println!("\n| list at {LIST_RECORDS} records | p50 ms | p99 ms |");
+    println!("\n| list at {list_records} records | p50 ms | p99 ms |");
     println!("|---|---|---|");
     println!(
         "| direct sea-orm SELECT, supplier filter, 50 rows (**baseline**) | {:.2} | {:.2} |",
@@ -297,6 +310,8 @@ async fn seed(db: &DatabaseConnection, data: &Value, total: usize) {
         record::Entity::insert_many(batch).exec(&txn).await.unwrap();
         txn.commit().await.unwrap();
     }
+    // Planner statistics, as autovacuum (PostgreSQL) or `PRAGMA optimize` would keep them.
+    db.execute_unprepared("ANALYZE").await.unwrap();
 }
 
 async fn direct_list(db: &DatabaseConnection) -> Timing {
@@ -375,6 +390,7 @@ impl Server {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--admin-password", PASSWORD])
             .env_remove("DATABASE_URL")
             .env("RUST_LOG", "warn")
+            .env("FORMWORK_METRICS_TOKEN", "bench-metrics")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         match database {
@@ -430,6 +446,15 @@ impl Server {
         let (status, body) = http.send("POST", "/api/v1/workspaces/bench/forms/iqc/publish", Some(&token), Some("{}"));
         assert_eq!(status, 200, "{body}");
         token
+    }
+
+    /// User + system CPU time of the server process so far (clock ticks of 10 ms).
+    fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+        let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<u64> = rest.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        fields.get(10).zip(fields.get(11)).map_or(0.0, |(u, s)| (u + s) as f64 / 100.0)
     }
 
     fn peak_memory_kib(&self) -> u64 {

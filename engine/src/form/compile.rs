@@ -1,11 +1,11 @@
 //! Compiling a definition: structural checks, rules compiled once, the evaluation order of
 //! computed values and conditions, and the JSON Schema validator.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use super::auto_number::AutoNumberPattern;
+use super::auto_number::{AutoNumberPattern, Date};
 use super::check::{check_definition, walk_items};
 use super::issue::{Code, Issue, localize};
 use super::parse::{parse_partial, pointer};
@@ -154,6 +154,32 @@ impl CompiledForm {
     /// field and [`AutoNumberPattern::scope`] before processing a new record.
     pub fn auto_numbers(&self) -> Vec<(&str, &AutoNumberPattern)> {
         self.root.slots.iter().filter_map(|slot| Some((slot.key(), slot.auto_number.as_ref()?))).collect()
+    }
+
+    /// Whether a rule reads an auto-number field. If none does, a record can be processed
+    /// before its numbers are drawn and have them filled in afterwards
+    /// ([`CompiledForm::fill_auto_numbers`]); otherwise it must be processed with them.
+    pub fn rules_read_auto_numbers(&self) -> bool {
+        let autos: Vec<&str> = self.auto_numbers().into_iter().map(|(key, _)| key).collect();
+        !autos.is_empty()
+            && self.root.slots.iter().any(|slot| {
+                slot.reads.iter().any(|read| autos.contains(&read.as_str()))
+                    || slot.rows.as_ref().is_some_and(|rows| match &rows.parent_reads {
+                        ParentReads::None => false,
+                        ParentReads::Members(members) => members.iter().any(|m| autos.contains(&m.as_str())),
+                        ParentReads::Whole => true,
+                    })
+            })
+    }
+
+    /// Writes the auto-numbers of `sequences` into a processed record that lacks them.
+    pub fn fill_auto_numbers(&self, record: &mut Value, today: Date, sequences: &BTreeMap<String, u64>) {
+        let Some(object) = record.as_object_mut() else { return };
+        for (key, pattern) in self.auto_numbers() {
+            if let (false, Some(seq)) = (object.contains_key(key), sequences.get(key)) {
+                object.insert(key.to_owned(), Value::String(pattern.format(today, *seq)));
+            }
+        }
     }
 
     /// Top-level fields the server must keep unique across records.

@@ -37,3 +37,27 @@ fn dates_are_checked() {
     }
     assert!(Date::parse("2000-02-29").is_some());
 }
+
+#[test]
+fn numbers_can_be_filled_in_after_processing_unless_rules_read_them() {
+    let plain = crate::support::compile(&serde_json::json!({"key": "t", "name": "T", "fields": [
+        {"key": "no", "type": "auto_number", "pattern": "N-{seq:3}"},
+        {"key": "qty", "type": "number"},
+        {"key": "twice", "type": "computed", "expr": "qty * 2"}
+    ]}));
+    assert!(!plain.rules_read_auto_numbers());
+    let mut record = plain.process(&serde_json::json!({"qty": 2}), &crate::support::ctx()).record;
+    let today = engine::form::Date { year: 2026, month: 11, day: 21 };
+    plain.fill_auto_numbers(&mut record, today, &[("no".to_owned(), 7)].into_iter().collect());
+    assert_eq!(record, serde_json::json!({"no": "N-007", "qty": 2, "twice": 4}));
+    let reading = crate::support::compile(&serde_json::json!({"key": "t", "name": "T", "fields": [
+        {"key": "no", "type": "auto_number", "pattern": "N-{seq:3}"},
+        {"key": "label", "type": "computed", "expr": "no"}
+    ]}));
+    assert!(reading.rules_read_auto_numbers());
+    let by_rows = crate::support::compile(&serde_json::json!({"key": "t", "name": "T", "fields": [
+        {"key": "no", "type": "auto_number", "pattern": "N-{seq:3}"},
+        {"key": "rows", "type": "subtable", "fields": [{"key": "tag", "type": "computed", "expr": "parent.no"}]}
+    ]}));
+    assert!(by_rows.rules_read_auto_numbers());
+}

@@ -14,6 +14,9 @@ use sha2::{Digest, Sha256};
 
 use crate::db::entities::{audit_entry, audit_head};
 
+mod staged;
+pub use staged::Staged;
+
 /// What happened, by whom, to what.
 #[derive(Clone, Debug)]
 pub struct Entry<'a> {
@@ -28,18 +31,7 @@ pub struct Entry<'a> {
 
 /// Appends `entry` to `workspace_id`'s chain. Call it inside the transaction of the change.
 pub async fn append(db: &impl ConnectionTrait, workspace_id: &str, entry: Entry<'_>, at: i64) -> Result<i64, DbErr> {
-    if db.get_database_backend() == DbBackend::Postgres {
-        // One writer per workspace chain at a time; SQLite's IMMEDIATE transactions already are.
-        // NO KEY UPDATE, because inserting a row that references the workspace (a record)
-        // holds KEY SHARE on it: a plain FOR UPDATE would deadlock against a transaction that
-        // inserted a record and now waits for a lock this one holds (a unique value).
-        db.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT id FROM workspaces WHERE id = $1 FOR NO KEY UPDATE",
-            [workspace_id.into()],
-        ))
-        .await?;
-    }
+    lock_chain(db, workspace_id).await?;
     let head = audit_head::Entity::find_by_id(workspace_id.to_owned()).one(db).await?;
     let (seq, prev_hash) = match &head {
         Some(head) => (head.seq + 1, Some(head.hash.clone())),
@@ -69,6 +61,23 @@ pub async fn append(db: &impl ConnectionTrait, workspace_id: &str, entry: Entry<
         new_head.insert(db).await?;
     }
     Ok(seq)
+}
+
+/// Makes the caller's transaction the only writer of `workspace_id`'s chain until it ends.
+pub async fn lock_chain(db: &impl ConnectionTrait, workspace_id: &str) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        // SQLite's IMMEDIATE transactions are single writers already. NO KEY UPDATE, because
+        // inserting a row that references the workspace (a record) holds KEY SHARE on it: a
+        // plain FOR UPDATE would deadlock against a transaction that inserted a record and now
+        // waits for a lock this one holds (a unique value).
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id FROM workspaces WHERE id = $1 FOR NO KEY UPDATE",
+            [workspace_id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// SHA-256 over a canonical JSON form of the entry (object keys sorted, so the hash does not

@@ -1,15 +1,20 @@
-//! Group commit: concurrent writes share one transaction and one flush.
+//! Group commit: concurrent submissions share one transaction and one flush.
 //!
 //! Every acknowledged record must survive a power cut, so SQLite runs with
-//! `synchronous=FULL` and each commit waits for the disk (about 3 ms here). One commit per
-//! record would cap submissions at a few hundred per second. Instead, one writer task takes
-//! every job waiting in its queue, runs each inside its own savepoint of a single
-//! transaction, commits once, and only then answers each job. A job that fails rolls back its
-//! savepoint alone; if the commit fails, every job of the batch gets the error. Nothing is
-//! acknowledged before it is on disk, so the durability guarantee is unchanged.
+//! `synchronous=FULL` and each commit waits for the disk. One commit per record would cap
+//! submissions at the disk's flush rate, and one round of statements per record at the
+//! database driver's. Instead one writer task takes every job waiting in its queue into one
+//! transaction: it locks and reads the audit chains of the batch's workspaces once, runs the
+//! jobs in order — each draws its numbers and claims its unique values, and stages its record
+//! and audit entry in a [`Batch`] — then writes the staged rows with multi-row inserts,
+//! commits once, and only then answers each job. Nothing is acknowledged before it is on
+//! disk, so the durability guarantee is unchanged.
 //!
-//! A job whose caller has gone (the request timed out) is skipped, or its savepoint rolled
-//! back if the caller left while it ran.
+//! A job must leave no trace when it fails: it validates before the writer runs it, claims
+//! unique values before drawing numbers (and releases its own claims on a conflict), and
+//! anything it staged is dropped. A database error fails the whole batch (nothing of it is
+//! committed; every caller gets the error). A job whose caller has gone (the request timed
+//! out) is skipped.
 
 use std::any::Any;
 use std::future::Future;
@@ -17,22 +22,51 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::audit::Staged;
+use crate::db::entities::record;
 use crate::error::ApiError;
 
 type Output = Result<Box<dyn Any + Send>, ApiError>;
-type Work =
-    Box<dyn for<'t> FnOnce(&'t DatabaseTransaction) -> Pin<Box<dyn Future<Output = Output> + Send + 't>> + Send>;
+type Work = Box<
+    dyn for<'t> FnOnce(&'t DatabaseTransaction, &'t mut Batch) -> Pin<Box<dyn Future<Output = Output> + Send + 't>>
+        + Send,
+>;
 
 struct Job {
+    workspace_id: String,
     work: Work,
     reply: oneshot::Sender<Output>,
 }
 
 /// How many jobs one transaction takes at most (a bound on the time a batch holds the lock).
 const MAX_BATCH: usize = 256;
+
+/// Rows staged by the jobs of one transaction.
+#[derive(Default)]
+pub struct Batch {
+    pub audit: Staged,
+    records: Vec<record::ActiveModel>,
+}
+
+impl Batch {
+    pub fn stage_record(&mut self, record: record::ActiveModel) {
+        self.records.push(record);
+    }
+
+    async fn flush(self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        // SQLite binds at most 32,766 parameters per statement: 10 columns x 1,000 rows fits.
+        let mut records = self.records;
+        while !records.is_empty() {
+            let rest = records.split_off(records.len().min(1000));
+            record::Entity::insert_many(records).exec(txn).await?;
+            records = rest;
+        }
+        self.audit.flush(txn).await
+    }
+}
 
 /// Counters for `/metrics` and the benchmarks.
 #[derive(Debug, Default)]
@@ -57,21 +91,24 @@ impl GroupCommit {
         GroupCommit { sender, stats }
     }
 
-    /// Runs `work` in the next group transaction and returns its result once that
-    /// transaction is committed.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    /// Runs `work` for `workspace_id` (whose audit chain is opened for it) in the next group
+    /// transaction and returns its result once that transaction is committed.
+    pub async fn run<T, F>(&self, workspace_id: &str, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: for<'t> FnOnce(&'t DatabaseTransaction) -> Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 't>>
+        F: for<'t> FnOnce(
+                &'t DatabaseTransaction,
+                &'t mut Batch,
+            ) -> Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 't>>
             + Send
             + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let work: Work = Box::new(move |txn| {
-            Box::pin(async move { work(txn).await.map(|value| Box::new(value) as Box<dyn Any + Send>) })
+        let work: Work = Box::new(move |txn, batch| {
+            Box::pin(async move { work(txn, batch).await.map(|value| Box::new(value) as Box<dyn Any + Send>) })
         });
         self.sender
-            .send(Job { work, reply })
+            .send(Job { workspace_id: workspace_id.to_owned(), work, reply })
             .await
             .map_err(|_| ApiError::new("unavailable", "the server is shutting down"))?;
         let value = answer.await.map_err(|_| ApiError::internal("the group-commit writer dropped a job"))??;
@@ -80,56 +117,75 @@ impl GroupCommit {
 }
 
 async fn writer(db: DatabaseConnection, mut receiver: mpsc::Receiver<Job>, stats: Arc<Stats>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        run_batch(&db, std::mem::take(&mut batch), &stats).await;
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let batch = std::mem::take(&mut jobs);
+        let count = batch.len() as u64;
+        let replies = match run_batch(&db, batch).await {
+            Ok(replies) => replies,
+            Err((error, callers)) => {
+                let error = ApiError::internal(format!("group commit: {error}"));
+                callers.into_iter().map(|reply| (reply, Err(error.clone()))).collect()
+            }
+        };
+        for (reply, outcome) in replies {
+            let _ = reply.send(outcome);
+        }
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.jobs.fetch_add(count, Ordering::Relaxed);
     }
 }
 
-async fn run_batch(db: &DatabaseConnection, batch: Vec<Job>, stats: &Stats) {
+type Replies = Vec<(oneshot::Sender<Output>, Output)>;
+
+/// Runs one batch; on a database error (the transaction rolls back) returns it with every
+/// caller of the batch.
+async fn run_batch(db: &DatabaseConnection, jobs: Vec<Job>) -> Result<Replies, (String, Vec<oneshot::Sender<Output>>)> {
+    let mut replies: Replies = Vec::with_capacity(jobs.len());
+    let fail = |error: String, replies: Replies, rest: Vec<Job>| {
+        let callers = replies.into_iter().map(|(reply, _)| reply).chain(rest.into_iter().map(|job| job.reply));
+        Err((error, callers.collect()))
+    };
     let txn = match super::write_txn(db).await {
         Ok(txn) => txn,
-        Err(error) => {
-            tracing::error!(%error, "group commit: cannot begin");
-            for job in batch {
-                let _ = job.reply.send(Err(ApiError::internal(format!("group commit begin: {error}"))));
-            }
-            return;
-        }
+        Err(error) => return fail(error.to_string(), replies, jobs),
     };
-    let mut done: Vec<(oneshot::Sender<Output>, Output)> = Vec::with_capacity(batch.len());
-    for job in batch {
+    let mut batch = Batch::default();
+    // Chains are locked in one order (sorted), so two processes' writers cannot deadlock.
+    let mut workspaces: Vec<&str> = jobs.iter().map(|job| job.workspace_id.as_str()).collect();
+    workspaces.sort_unstable();
+    workspaces.dedup();
+    for workspace in workspaces {
+        if let Err(error) = batch.audit.open(&txn, workspace).await {
+            return fail(error.to_string(), replies, jobs);
+        }
+    }
+    let mut jobs = jobs.into_iter();
+    while let Some(job) = jobs.next() {
+        // Checked after the locks were taken: a caller that gave up while we waited for them
+        // gets nothing done.
         if job.reply.is_closed() {
             continue;
         }
-        let outcome = match txn.begin().await {
-            Ok(savepoint) => {
-                let outcome = (job.work)(&savepoint).await;
-                let keep = outcome.is_ok() && !job.reply.is_closed();
-                let ended = if keep { savepoint.commit().await } else { savepoint.rollback().await };
-                match ended {
-                    Ok(()) => outcome,
-                    Err(error) => Err(ApiError::internal(format!("group commit savepoint: {error}"))),
-                }
+        let mark = (batch.audit.mark(), batch.records.len());
+        let outcome = (job.work)(&txn, &mut batch).await;
+        if let Err(error) = &outcome {
+            // An internal error may have left a write half done: the batch cannot commit.
+            if error.code == "internal" {
+                let message = error.message.clone();
+                replies.push((job.reply, outcome));
+                return fail(message, replies, jobs.collect());
             }
-            Err(error) => Err(ApiError::internal(format!("group commit savepoint: {error}"))),
-        };
-        done.push((job.reply, outcome));
-    }
-    let jobs = done.len() as u64;
-    match txn.commit().await {
-        Ok(()) => {
-            for (reply, outcome) in done {
-                let _ = reply.send(outcome);
-            }
+            batch.audit.reset(mark.0);
+            batch.records.truncate(mark.1);
         }
-        Err(error) => {
-            tracing::error!(%error, "group commit: commit failed");
-            for (reply, _) in done {
-                let _ = reply.send(Err(ApiError::internal(format!("group commit: {error}"))));
-            }
-        }
+        replies.push((job.reply, outcome));
     }
-    stats.commits.fetch_add(1, Ordering::Relaxed);
-    stats.jobs.fetch_add(jobs, Ordering::Relaxed);
+    if let Err(error) = batch.flush(&txn).await {
+        return fail(error.to_string(), replies, Vec::new());
+    }
+    if let Err(error) = txn.commit().await {
+        return fail(error.to_string(), replies, Vec::new());
+    }
+    Ok(replies)
 }

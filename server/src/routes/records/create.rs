@@ -10,15 +10,16 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use engine::Lang;
-use engine::form::{CompiledForm, RecordContext};
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set};
+use engine::form::{CompiledForm, Date, RecordContext};
+use sea_orm::DatabaseTransaction;
 use serde_json::{Value, json};
 
 use crate::access::{InWorkspace, Read};
 use crate::app::AppState;
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::authz::Action;
 use crate::db::entities::record;
+use crate::db::group_commit::Batch;
 use crate::error::ApiError;
 use crate::identity::{new_id, now_ms};
 use crate::json::AppJson;
@@ -43,16 +44,30 @@ pub async fn post(
             return Err(super::rejected(refused, lang));
         }
     }
+    // Validated here, concurrently, so the writer only numbers and stores. Forms whose rules
+    // read their own auto-numbers are processed again inside the writer, with the numbers.
+    let today = crate::clock::today_utc();
+    let numbers_first = compiled.rules_read_auto_numbers();
+    let raw = numbers_first.then(|| input.clone());
+    let ctx = RecordContext { lang, previous: None, today: Some(today), sequences: BTreeMap::new() };
+    let outcome = compiled.process_owned(input, &ctx);
+    if !outcome.is_valid() {
+        return Err(ApiError::new("validation_failed", "the record has problems")
+            .with_details(json!({"errors": outcome.issues})));
+    }
     let submission = Submission {
         workspace_id: access.workspace.id.clone(),
         form_id: form.id.clone(),
         version,
         user_id: access.caller.user.id.clone(),
         compiled,
-        input,
+        data: outcome.record,
+        raw,
+        today,
         lang,
     };
-    let created = state.writes.run(move |txn| Box::pin(submission.store(txn))).await?;
+    let workspace_id = access.workspace.id.clone();
+    let created = state.writes.run(&workspace_id, move |txn, batch| Box::pin(submission.store(txn, batch))).await?;
     state.metrics.records_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok((StatusCode::CREATED, Json(super::masked_view(&created, &form.key, &mask))))
 }
@@ -64,55 +79,77 @@ struct Submission {
     version: i32,
     user_id: String,
     compiled: Arc<CompiledForm>,
-    input: Value,
+    /// The processed record, without its auto-numbers.
+    data: Value,
+    /// The submitted record, when it must be processed again with its numbers.
+    raw: Option<Value>,
+    today: Date,
     lang: Lang,
 }
 
 impl Submission {
-    /// Numbers, validates, stores, claims and audits — in the caller's transaction (a
-    /// savepoint of the group commit), so that a refusal takes its counter increments back
-    /// and numbers stay gapless.
-    async fn store(self, txn: &DatabaseTransaction) -> Result<record::Model, ApiError> {
-        let today = crate::clock::today_utc();
-        let mut sequences = BTreeMap::new();
-        for (field, pattern) in self.compiled.auto_numbers() {
-            let counter = format!("{}:{}:{}", self.form_id, field, pattern.scope(today));
-            sequences.insert(field.to_owned(), super::next_counter(txn, &self.workspace_id, &counter).await?);
-        }
-        let ctx = RecordContext { lang: self.lang, previous: None, today: Some(today), sequences };
-        let outcome = self.compiled.process_owned(self.input, &ctx);
-        if !outcome.is_valid() {
-            return Err(ApiError::new("validation_failed", "the record has problems")
-                .with_details(json!({"errors": outcome.issues})));
-        }
-        let now = now_ms();
-        let created = record::ActiveModel {
-            id: Set(new_id()),
-            workspace_id: Set(self.workspace_id.clone()),
-            form_id: Set(self.form_id.clone()),
-            form_version: Set(self.version),
-            data: Set(outcome.record),
-            version: Set(1),
-            created_by: Set(self.user_id.clone()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            deleted_at: Set(None),
-        }
-        .insert(txn)
-        .await?;
-        let taken = super::unique::claim(txn, &self.compiled, &self.form_id, &created.id, &created.data).await?;
+    /// Claims unique values, draws numbers, and stages the record and its audit entry in the
+    /// group transaction. Once a number is drawn nothing can fail, so numbers stay gapless.
+    async fn store(self, txn: &DatabaseTransaction, batch: &mut Batch) -> Result<record::Model, ApiError> {
+        let id = new_id();
+        let autos: Vec<&str> = self.compiled.auto_numbers().into_iter().map(|(key, _)| key).collect();
+        let unique = self.compiled.unique_fields();
+        let (early, late): (Vec<&str>, Vec<&str>) = unique.iter().partition(|key| !autos.contains(key));
+        let taken = super::unique::claim_fields(txn, &early, &self.form_id, &id, &self.data).await?;
         if !taken.is_empty() {
             return Err(super::rejected(taken, self.lang));
         }
+        let mut sequences = BTreeMap::new();
+        for (field, pattern) in self.compiled.auto_numbers() {
+            let counter = format!("{}:{}:{}", self.form_id, field, pattern.scope(self.today));
+            sequences.insert(field.to_owned(), super::next_counter(txn, &self.workspace_id, &counter).await?);
+        }
+        let data = match self.raw {
+            Some(raw) => {
+                let ctx = RecordContext { lang: self.lang, previous: None, today: Some(self.today), sequences };
+                let outcome = self.compiled.process_owned(raw, &ctx);
+                if !outcome.is_valid() {
+                    return Err(ApiError::internal("a record valid without its numbers is invalid with them"));
+                }
+                outcome.record
+            }
+            None => {
+                let mut data = self.data;
+                self.compiled.fill_auto_numbers(&mut data, self.today, &sequences);
+                data
+            }
+        };
+        // An auto-number marked unique repeats only if its pattern does (say, a sequence
+        // without the year that restarts yearly); that conflict fails the whole batch.
+        if !late.is_empty() {
+            let taken = super::unique::claim_fields(txn, &late, &self.form_id, &id, &data).await?;
+            if !taken.is_empty() {
+                return Err(ApiError::internal(format!("auto-number of form {} repeated", self.form_id)));
+            }
+        }
+        let now = now_ms();
+        let created = record::Model {
+            id,
+            workspace_id: self.workspace_id,
+            form_id: self.form_id,
+            form_version: self.version,
+            data,
+            version: 1,
+            created_by: self.user_id,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
         let entry = Entry {
-            actor: &self.user_id,
+            actor: &created.created_by,
             action: "record.create",
             object_type: "record",
             object_id: &created.id,
             changes: super::diff(&Value::Null, &created.data),
             reason: None,
         };
-        audit::append(txn, &self.workspace_id, entry, now).await?;
+        batch.audit.append(&created.workspace_id, entry, now)?;
+        batch.stage_record(created.clone().into());
         Ok(created)
     }
 }

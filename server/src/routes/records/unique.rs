@@ -12,7 +12,7 @@ fn value_hash(value: &Value) -> String {
 }
 
 /// Claims `data`'s unique values for `record_id`; returns one issue per value another record
-/// already holds (the caller rolls back).
+/// already holds.
 pub async fn claim(
     db: &impl ConnectionTrait,
     form: &CompiledForm,
@@ -20,9 +20,22 @@ pub async fn claim(
     record_id: &str,
     data: &Value,
 ) -> Result<Vec<Issue>, DbErr> {
+    claim_fields(db, &form.unique_fields(), form_id, record_id, data).await
+}
+
+/// Claims the values of `keys`. On a conflict the claims this call made are released again,
+/// so that a refused record leaves no trace even without a savepoint.
+pub async fn claim_fields(
+    db: &impl ConnectionTrait,
+    keys: &[&str],
+    form_id: &str,
+    record_id: &str,
+    data: &Value,
+) -> Result<Vec<Issue>, DbErr> {
     let mut issues = Vec::new();
+    let mut claimed: Vec<(&str, String)> = Vec::new();
     let backend = db.get_database_backend();
-    for key in form.unique_fields() {
+    for &key in keys {
         let Some(value) = data.get(key).filter(|v| !v.is_null()) else { continue };
         let hash = value_hash(value);
         let mut sql = Sql::new(backend);
@@ -34,6 +47,7 @@ pub async fn claim(
         );
         let inserted = db.execute_raw(Statement::from_sql_and_values(backend, insert, sql.values)).await?;
         if inserted.rows_affected() == 1 {
+            claimed.push((key, hash));
             continue;
         }
         let mut sql = Sql::new(backend);
@@ -44,6 +58,14 @@ pub async fn claim(
         let holder: Option<String> = holder.map(|row| row.try_get_by_index(0)).transpose()?;
         if holder.as_deref() != Some(record_id) {
             issues.push(not_unique(key, value));
+        }
+    }
+    if !issues.is_empty() {
+        for (key, hash) in claimed {
+            let mut sql = Sql::new(backend);
+            let (f, k, h) = (sql.param(form_id.to_owned()), sql.param(key.to_owned()), sql.param(hash));
+            let delete = format!("DELETE FROM unique_values WHERE form_id = {f} AND field = {k} AND value_hash = {h}");
+            db.execute_raw(Statement::from_sql_and_values(backend, delete, sql.values)).await?;
         }
     }
     Ok(issues)
