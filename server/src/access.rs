@@ -10,12 +10,12 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use cedar_policy::PolicySet;
 use engine::form::{CompiledForm, FieldMask};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
 
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::authz::{Action, Principal, Resource};
-use crate::db::entities::{membership, workspace, workspace_policy};
+use crate::db::entities::{membership, workspace};
 use crate::error::ApiError;
 
 /// A type naming an action, so that the permission shows in a handler's signature.
@@ -74,6 +74,42 @@ impl<A: ActionKind> InWorkspace<A> {
     }
 }
 
+/// A workspace with the caller's roles there and its own policies, if any.
+struct Resolved {
+    workspace: workspace::Model,
+    roles: Vec<String>,
+    policies: Option<(i64, String)>,
+}
+
+/// The workspace of `slug`, the roles of `user_id` in it and its own policies, in one query:
+/// every request resolves its workspace, so this is on the hot path.
+async fn resolve(state: &AppState, slug: &str, user_id: &str) -> Result<Option<Resolved>, ApiError> {
+    let backend = state.db.get_database_backend();
+    let (a, b) = match backend {
+        DbBackend::Postgres => ("$1", "$2"),
+        _ => ("?", "?"),
+    };
+    let sql = format!(
+        "SELECT w.id, w.slug, w.name, w.created_at, m.roles, p.updated_at, p.text FROM workspaces w \
+         LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = {a} \
+         LEFT JOIN workspace_policies p ON p.workspace_id = w.id WHERE w.slug = {b}"
+    );
+    let row =
+        state.db.query_one_raw(Statement::from_sql_and_values(backend, sql, [user_id.into(), slug.into()])).await?;
+    let Some(row) = row else { return Ok(None) };
+    let workspace = workspace::Model {
+        id: row.try_get_by_index(0)?,
+        slug: row.try_get_by_index(1)?,
+        name: row.try_get_by_index(2)?,
+        created_at: row.try_get_by_index(3)?,
+    };
+    let roles: Option<serde_json::Value> = row.try_get_by_index(4)?;
+    let roles = roles.and_then(|r| serde_json::from_value::<Vec<String>>(r).ok()).unwrap_or_default();
+    let updated_at: Option<i64> = row.try_get_by_index(5)?;
+    let text: Option<String> = row.try_get_by_index(6)?;
+    Ok(Some(Resolved { workspace, roles, policies: updated_at.zip(text) }))
+}
+
 /// The caller's roles in `workspace_id` (empty when not a member).
 pub async fn roles_in(state: &AppState, user_id: &str, workspace_id: &str) -> Result<Vec<String>, ApiError> {
     let membership =
@@ -90,27 +126,23 @@ impl<A: ActionKind + Send + Sync> FromRequestParts<AppState> for InWorkspace<A> 
             .await
             .map_err(|_| ApiError::new("bad_request", "malformed path"))?;
         let slug = params.get("ws").ok_or_else(ApiError::not_found)?;
-        let workspace = workspace::Entity::find()
-            .filter(workspace::Column::Slug.eq(slug.as_str()))
-            .one(&state.db)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
+        let found = resolve(state, slug, &caller.user.id).await?.ok_or_else(ApiError::not_found)?;
+        let workspace = found.workspace;
         // A token reaches only the workspace it was made for.
         if caller.token_workspace().is_some_and(|id| id != workspace.id) {
             return Err(ApiError::not_found());
         }
-        let roles = roles_in(state, &caller.user.id, &workspace.id).await?;
+        let roles = found.roles;
         // Installation admins reach every workspace with a session; with a token, only as members.
         let installation_admin = caller.user.is_admin && caller.token_workspace().is_none();
         if roles.is_empty() && !installation_admin {
             return Err(ApiError::not_found());
         }
-        let own = workspace_policy::Entity::find_by_id(workspace.id.clone()).one(&state.db).await?;
-        let policies = match own {
-            Some(own) => Some(
+        let policies = match found.policies {
+            Some((updated_at, text)) => Some(
                 state
                     .authz
-                    .combined(&workspace.id, own.updated_at, &own.text)
+                    .combined(&workspace.id, updated_at, &text)
                     // Stored policies were validated; if they no longer load, fail closed.
                     .map_err(|e| ApiError::internal(format!("workspace {} policies: {e}", workspace.slug)))?,
             ),

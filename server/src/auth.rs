@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
 
 use crate::app::AppState;
-use crate::db::entities::{api_token, session, user};
+use crate::db::entities::{session, user};
 use crate::error::ApiError;
 use crate::identity::{now_ms, secret_hash};
 
@@ -70,20 +70,12 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|token| token.starts_with(TOKEN_PREFIX));
         if let Some(token) = bearer {
             let invalid = || ApiError::new("unauthorized", "the API token is unknown, expired or revoked");
-            let found = api_token::Entity::find()
-                .filter(api_token::Column::TokenHash.eq(secret_hash(token)))
-                .one(&state.db)
-                .await?
-                .ok_or_else(invalid)?;
+            let (token, user) = token_and_user(state, token).await?.ok_or_else(invalid)?;
             let now = now_ms();
-            if found.revoked_at.is_some() || found.expires_at.is_some_and(|at| at <= now) {
+            if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) || user.disabled {
                 return Err(invalid());
             }
-            let user = user::Entity::find_by_id(found.user_id.clone()).one(&state.db).await?.ok_or_else(invalid)?;
-            if user.disabled {
-                return Err(invalid());
-            }
-            return Ok(Caller { user, via: Via::Token { id: found.id, workspace_id: found.workspace_id } });
+            return Ok(Caller { user, via: Via::Token { id: token.id, workspace_id: token.workspace_id } });
         }
         let secret = session_cookie(&parts.headers).ok_or_else(unauthorized)?;
         let session_id = secret_hash(secret);
@@ -105,6 +97,43 @@ impl FromRequestParts<AppState> for Caller {
         }
         Ok(Caller { user, via: Via::Session { id: session_id } })
     }
+}
+
+/// The parts of a token row that authentication needs.
+struct TokenRow {
+    id: String,
+    workspace_id: String,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+/// A token and its owner in one query (every API call with a token runs it).
+async fn token_and_user(state: &AppState, token: &str) -> Result<Option<(TokenRow, user::Model)>, ApiError> {
+    let backend = state.db.get_database_backend();
+    let placeholder = if backend == DbBackend::Postgres { "$1" } else { "?" };
+    let sql = format!(
+        "SELECT t.id, t.workspace_id, t.expires_at, t.revoked_at, \
+         u.id, u.username, u.display_name, u.password_hash, u.is_admin, u.disabled, u.created_at \
+         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = {placeholder}"
+    );
+    let row = state.db.query_one_raw(Statement::from_sql_and_values(backend, sql, [secret_hash(token).into()])).await?;
+    let Some(row) = row else { return Ok(None) };
+    let token = TokenRow {
+        id: row.try_get_by_index(0)?,
+        workspace_id: row.try_get_by_index(1)?,
+        expires_at: row.try_get_by_index(2)?,
+        revoked_at: row.try_get_by_index(3)?,
+    };
+    let user = user::Model {
+        id: row.try_get_by_index(4)?,
+        username: row.try_get_by_index(5)?,
+        display_name: row.try_get_by_index(6)?,
+        password_hash: row.try_get_by_index(7)?,
+        is_admin: row.try_get_by_index(8)?,
+        disabled: row.try_get_by_index(9)?,
+        created_at: row.try_get_by_index(10)?,
+    };
+    Ok(Some((token, user)))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
