@@ -146,7 +146,7 @@ fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Valu
     let list_records = std::env::var("FORMWORK_BENCH_LIST_RECORDS").ok().and_then(|v| v.parse().ok());
     let list_records = list_records.unwrap_or(LIST_RECORDS);
     runtime.block_on(seed(&db, &processed, list_records));
-    let direct = runtime.block_on(direct_list(&db));
+    let direct = runtime.block_on(direct_list(&db, list_records >= 10_000));
     println!("\n| list at {list_records} records | p50 ms | p99 ms |");
     println!("|---|---|---|");
     println!(
@@ -314,7 +314,8 @@ async fn seed(db: &DatabaseConnection, data: &Value, total: usize) {
     db.execute_unprepared("ANALYZE").await.unwrap();
 }
 
-async fn direct_list(db: &DatabaseConnection) -> Timing {
+/// `full`: the data set is large enough that the page must be full.
+async fn direct_list(db: &DatabaseConnection, full: bool) -> Timing {
     let backend = db.get_database_backend();
     let sql = match backend {
         sea_orm::DbBackend::Postgres => {
@@ -331,7 +332,7 @@ async fn direct_list(db: &DatabaseConnection) -> Timing {
     for _ in 0..40 {
         let begun = Instant::now();
         let rows = record::Entity::find().from_raw_sql(Statement::from_string(backend, sql)).all(db).await.unwrap();
-        assert_eq!(rows.len(), 50);
+        assert!(rows.len() == 50 || !full, "{} rows", rows.len());
         latencies.push(begun.elapsed());
     }
     timing(latencies, started.elapsed())
