@@ -40,6 +40,30 @@ impl ApiError {
 }
 
 /// The status of each error code.
+/// Every error code the API sends (the OpenAPI document lists them); `status_for` maps each.
+pub const CODES: &[&str] = &[
+    "bad_request",
+    "malformed_json",
+    "invalid_body",
+    "invalid_query",
+    "invalid_policies",
+    "unauthorized",
+    "forbidden",
+    "csrf_failed",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "version_conflict",
+    "already_exists",
+    "payload_too_large",
+    "unsupported_media_type",
+    "validation_failed",
+    "rate_limited",
+    "timeout",
+    "unavailable",
+    "internal",
+];
+
 pub fn status_for(code: &str) -> StatusCode {
     match code {
         "bad_request" | "malformed_json" | "invalid_body" | "invalid_query" | "invalid_policies" => {

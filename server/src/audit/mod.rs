@@ -5,8 +5,7 @@
 //! re-ordered entry — including the newest — breaks verification.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -30,36 +29,12 @@ pub struct Entry<'a> {
 }
 
 /// Appends `entry` to `workspace_id`'s chain. Call it inside the transaction of the change.
+/// (The group-commit writer stages many entries the same way and writes them together.)
 pub async fn append(db: &impl ConnectionTrait, workspace_id: &str, entry: Entry<'_>, at: i64) -> Result<i64, DbErr> {
-    lock_chain(db, workspace_id).await?;
-    let head = audit_head::Entity::find_by_id(workspace_id.to_owned()).one(db).await?;
-    let (seq, prev_hash) = match &head {
-        Some(head) => (head.seq + 1, Some(head.hash.clone())),
-        None => (1, None),
-    };
-    let hash = entry_hash(workspace_id, seq, at, &entry, prev_hash.as_deref());
-    audit_entry::ActiveModel {
-        workspace_id: Set(workspace_id.to_owned()),
-        seq: Set(seq),
-        at: Set(at),
-        actor: Set(entry.actor.to_owned()),
-        action: Set(entry.action.to_owned()),
-        object_type: Set(entry.object_type.to_owned()),
-        object_id: Set(entry.object_id.to_owned()),
-        changes: Set(entry.changes.clone()),
-        reason: Set(entry.reason.map(str::to_owned)),
-        prev_hash: Set(prev_hash),
-        hash: Set(hash.clone()),
-    }
-    .insert(db)
-    .await?;
-    let new_head =
-        audit_head::ActiveModel { workspace_id: Set(workspace_id.to_owned()), seq: Set(seq), hash: Set(hash) };
-    if head.is_some() {
-        new_head.update(db).await?;
-    } else {
-        new_head.insert(db).await?;
-    }
+    let mut staged = Staged::default();
+    staged.open(db, workspace_id).await?;
+    let seq = staged.append(workspace_id, entry, at)?;
+    staged.flush(db).await?;
     Ok(seq)
 }
 

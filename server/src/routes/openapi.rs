@@ -6,29 +6,6 @@ use serde_json::{Map, Value, json};
 
 use super::endpoints;
 
-/// Error codes and their statuses, as `status_for` maps them.
-const ERROR_CODES: &[&str] = &[
-    "bad_request",
-    "malformed_json",
-    "invalid_body",
-    "invalid_query",
-    "unauthorized",
-    "forbidden",
-    "csrf_failed",
-    "not_found",
-    "method_not_allowed",
-    "conflict",
-    "version_conflict",
-    "already_exists",
-    "payload_too_large",
-    "unsupported_media_type",
-    "validation_failed",
-    "rate_limited",
-    "timeout",
-    "unavailable",
-    "internal",
-];
-
 pub async fn get() -> Json<Value> {
     Json(document())
 }
@@ -49,7 +26,7 @@ pub fn document() -> Value {
             _ => "200",
         };
         responses.insert(success.to_owned(), json!({"description": "Success"}));
-        let mut statuses: Vec<u16> = ERROR_CODES.iter().map(|c| crate::error::status_for(c).as_u16()).collect();
+        let mut statuses: Vec<u16> = crate::error::CODES.iter().map(|c| crate::error::status_for(c).as_u16()).collect();
         statuses.sort_unstable();
         statuses.dedup();
         for status in statuses {
@@ -98,7 +75,7 @@ pub fn document() -> Value {
                     "type": "object",
                     "required": ["code", "message"],
                     "properties": {
-                        "code": {"type": "string", "enum": ERROR_CODES},
+                        "code": {"type": "string", "enum": crate::error::CODES},
                         "message": {"type": "string"},
                         "details": {},
                     },

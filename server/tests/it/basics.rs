@@ -147,6 +147,12 @@ on_both!(openapi_documents_every_mounted_route, |app: TestApp| async move {
         records["post"]["responses"]["422"]["content"]["application/json"]["schema"]["$ref"],
         json!("#/components/schemas/Error")
     );
+    // Every listed error code has its own status; only `internal` is a 500.
+    for code in server::error::CODES {
+        let status = server::error::status_for(code);
+        assert_eq!(status == StatusCode::INTERNAL_SERVER_ERROR, *code == "internal", "{code}");
+    }
+    assert_eq!(doc["components"]["schemas"]["Error"]["properties"]["code"]["enum"], json!(server::error::CODES));
     let mut ids = std::collections::BTreeSet::new();
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {

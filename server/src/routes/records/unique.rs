@@ -2,7 +2,7 @@
 //! stores the record, so the database refuses a second holder even under concurrency.
 
 use engine::form::{CompiledForm, Issue, not_unique};
-use sea_orm::{ConnectionTrait, DbErr, Statement, Value as SqlValue};
+use sea_orm::{ConnectionTrait, DbErr, Statement};
 use serde_json::Value;
 
 use super::query::Sql;
@@ -76,13 +76,8 @@ pub async fn release(db: &impl ConnectionTrait, record_id: &str) -> Result<(), D
     let backend = db.get_database_backend();
     let mut sql = Sql::new(backend);
     let id = sql.param(record_id.to_owned());
-    let values: Vec<SqlValue> = sql.values;
-    db.execute_raw(Statement::from_sql_and_values(
-        backend,
-        format!("DELETE FROM unique_values WHERE record_id = {id}"),
-        values,
-    ))
-    .await?;
+    let delete = format!("DELETE FROM unique_values WHERE record_id = {id}");
+    db.execute_raw(Statement::from_sql_and_values(backend, delete, sql.values)).await?;
     Ok(())
 }
 
