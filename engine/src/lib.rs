@@ -6,5 +6,6 @@
 pub mod form;
 pub mod i18n;
 pub mod rules;
+pub mod workflow;
 
 pub use i18n::{I18nText, Lang};

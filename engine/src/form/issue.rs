@@ -60,6 +60,19 @@ pub enum Code {
     NotApplicable,
     EmptyContainer,
     TopLevelOnly,
+    // Workflow definitions.
+    StartCount,
+    UnknownNode,
+    EdgeCount,
+    MissingDefault,
+    Unreachable,
+    NoPathToEnd,
+    UnmatchedJoin,
+    UnknownForm,
+    UnknownRole,
+    UnknownConnector,
+    InvalidDuration,
+    NoAssignees,
 }
 
 impl Code {
@@ -123,6 +136,18 @@ const CODE_NAMES: &[(Code, &str)] = &[
     (Code::NotApplicable, "not_applicable"),
     (Code::EmptyContainer, "empty_container"),
     (Code::TopLevelOnly, "top_level_only"),
+    (Code::StartCount, "start_count"),
+    (Code::UnknownNode, "unknown_node"),
+    (Code::EdgeCount, "edge_count"),
+    (Code::MissingDefault, "missing_default"),
+    (Code::Unreachable, "unreachable"),
+    (Code::NoPathToEnd, "no_path_to_end"),
+    (Code::UnmatchedJoin, "unmatched_join"),
+    (Code::UnknownForm, "unknown_form"),
+    (Code::UnknownRole, "unknown_role"),
+    (Code::UnknownConnector, "unknown_connector"),
+    (Code::InvalidDuration, "invalid_duration"),
+    (Code::NoAssignees, "no_assignees"),
 ];
 
 /// One problem with a record or a definition.
@@ -288,6 +313,34 @@ fn template(code: Code, lang: Lang) -> &'static str {
         Code::NotApplicable => ("“{property}” has no effect on a {type} field.", "“{property}”对{type}字段无效。"),
         Code::EmptyContainer => ("This {type} needs at least one entry.", "此{type}至少需要一项。"),
         Code::TopLevelOnly => ("“{property}” applies to top-level fields only.", "“{property}”仅适用于顶层字段。"),
+        Code::StartCount => (
+            "A workflow needs exactly one start node; found {count}.",
+            "流程必须有且只有一个开始节点，实际为 {count} 个。",
+        ),
+        Code::UnknownNode => ("There is no node “{node}”.", "不存在节点“{node}”。"),
+        Code::EdgeCount => (
+            "The node “{node}” needs {expected} outgoing edges; it has {actual}.",
+            "节点“{node}”应有 {expected} 条出边，实际为 {actual} 条。",
+        ),
+        Code::MissingDefault => (
+            "The condition “{node}” needs exactly one default edge; it has {count}.",
+            "条件节点“{node}”必须有且只有一条默认分支，实际为 {count} 条。",
+        ),
+        Code::Unreachable => {
+            ("The node “{node}” cannot be reached from the start.", "从开始节点无法到达节点“{node}”。")
+        }
+        Code::NoPathToEnd => ("No path leads from “{node}” to an end.", "从“{node}”没有通往结束节点的路径。"),
+        Code::UnmatchedJoin => (
+            "Parallel branches at “{node}” do not meet in one join: {detail}.",
+            "“{node}”处的并行分支未汇合到同一个汇聚节点：{detail}。",
+        ),
+        Code::UnknownForm => ("There is no form “{form}” in this workspace.", "此工作区中不存在表单“{form}”。"),
+        Code::UnknownRole => ("There is no role “{role}” in this workspace.", "此工作区中不存在角色“{role}”。"),
+        Code::UnknownConnector => {
+            ("There is no connector (or operation) “{connector}”.", "不存在连接器（或操作）“{connector}”。")
+        }
+        Code::InvalidDuration => ("Invalid duration: {detail}.", "时长无效：{detail}。"),
+        Code::NoAssignees => ("The approval “{node}” has no assignees.", "审批节点“{node}”没有审批人。"),
     };
     match lang {
         Lang::En => en,

@@ -9,6 +9,7 @@
 //!
 //! A script is compiled once into a [`Rule`] and evaluated with a fresh scope each time.
 
+pub mod effects;
 pub mod fast;
 mod helpers;
 mod scan;
@@ -174,6 +175,7 @@ impl Sandbox {
         engine
             .register_global_module(rhai::packages::Package::as_shared_module(&rhai::packages::StandardPackage::new()));
         helpers::register(&mut engine);
+        effects::register(&mut engine);
         engine.on_print(|_| {});
         engine.on_debug(|_, _, _| {});
         engine.disable_symbol("eval");
@@ -215,6 +217,39 @@ impl Sandbox {
         }
         let fast = fast::parse(source, variables);
         Ok(Rule { name: name.to_owned(), source: source.to_owned(), ast, references, reads, fast })
+    }
+
+    /// Compiles a workflow action: like [`Sandbox::compile`], with `call(` meaning a connector
+    /// call (see [`effects`]) and a marker function appended so that [`Sandbox::run_effects`]
+    /// can hand the run its own effect list.
+    pub fn compile_action(&self, name: &str, source: &str, variables: &[&str]) -> Result<Rule, RuleError> {
+        let rewritten = effects::rewrite_calls(source);
+        let mut rule = self.compile(name, &rewritten, variables)?;
+        let marker = self
+            .engine
+            .compile(format!("fn {ACTION_MARKER}() {{ }}"))
+            .map_err(|error| RuleError { rule: name.to_owned(), kind: self.parse_error_kind(&error) })?;
+        rule.ast = rule.ast.merge(&marker);
+        rule.source = source.to_owned();
+        rule.fast = None;
+        Ok(rule)
+    }
+
+    /// Runs an action compiled with [`Sandbox::compile_action`] and returns the effects it
+    /// requested, in order. A failing run requests nothing.
+    pub fn run_effects(&self, rule: &Rule, variables: Vec<(&str, Dynamic)>) -> Result<Vec<effects::Effect>, RuleError> {
+        let mut scope = Scope::with_capacity(variables.len());
+        for (name, value) in variables {
+            scope.push_dynamic(name, value);
+        }
+        let list = Dynamic::from_array(Vec::new()).into_shared();
+        let options = rhai::CallFnOptions::new().eval_ast(true).rewind_scope(true).with_tag(list.clone());
+        let _: Dynamic = self
+            .engine
+            .call_fn_with_options::<Dynamic>(options, &mut scope, &rule.ast, ACTION_MARKER, ())
+            .map_err(|error| RuleError { rule: rule.name.clone(), kind: self.eval_error_kind(&error) })?;
+        let items = list.flatten_clone().into_array().unwrap_or_default();
+        Ok(items.into_iter().filter_map(|item| item.try_cast::<effects::Effect>()).collect())
     }
 
     /// Runs `rule` with a fresh scope holding exactly `variables`.
@@ -364,6 +399,9 @@ impl Sandbox {
         }
     }
 }
+
+/// The function appended to action scripts; it does nothing and is what the run calls.
+const ACTION_MARKER: &str = "__formwork_action";
 
 /// The rhai type name of a JSON value, for messages.
 fn json_type_name(value: &Value) -> &'static str {

@@ -13,3 +13,4 @@ mod logic;
 mod props;
 mod rules;
 mod schema;
+mod workflow;
