@@ -200,7 +200,9 @@ fn main() {
 fn workflow_rates() {
     use std::collections::BTreeMap;
 
-    use engine::workflow::{CompiledWorkflow, Decision, Event, EventKind, InstanceState, TaskStatus, parse_workflow, step};
+    use engine::workflow::{
+        CompiledWorkflow, Decision, Event, EventKind, InstanceState, TaskStatus, parse_workflow, step,
+    };
 
     let definition = json!({
         "key": "bench", "form": "iqc", "trigger": {"on": "submitted"},
@@ -248,5 +250,10 @@ fn workflow_rates() {
     let stored = rate(|| run(true));
     println!("{:<58} {:>12}", "workflow instances, 5-node approval run to the end", human(in_memory));
     println!("{:<58} {:>12}", "  the same, state stored as JSON after each step", human(stored));
-    println!("{:<58} {:>12} {:>8}", "  reference: SpiffWorkflow (not measured here)", "1.4 k/s", format!("{:.0}x", in_memory / 1350.0));
+    println!(
+        "{:<58} {:>12} {:>8}",
+        "  reference: SpiffWorkflow (not measured here)",
+        "1.4 k/s",
+        format!("{:.0}x", in_memory / 1350.0)
+    );
 }

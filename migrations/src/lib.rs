@@ -10,6 +10,7 @@ mod m20261121_000001_init;
 mod m20261121_000002_audit_heads;
 mod m20261121_000003_workspace_policies;
 mod m20261121_000004_unique_values;
+mod m20261121_000005_workflows;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_audit_heads::Migration),
             Box::new(m20261121_000003_workspace_policies::Migration),
             Box::new(m20261121_000004_unique_values::Migration),
+            Box::new(m20261121_000005_workflows::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::db::group_commit::GroupCommit;
 use crate::forms_cache::FormsCache;
 use crate::metrics::Metrics;
+use crate::workflows::{Runner, WorkflowCache};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -26,6 +27,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The writer that batches record submissions into shared commits.
     pub writes: GroupCommit,
+    /// Starts and moves workflow instances.
+    pub runner: Runner,
+    /// The client connectors call out with.
+    pub http: reqwest::Client,
     /// Verified against when a username does not exist, so that answers take as long.
     pub dummy_password_hash: Arc<String>,
 }
@@ -35,17 +40,32 @@ impl AppState {
     /// tokio runtime.
     pub fn new(db: DatabaseConnection, config: Config) -> AppState {
         let dummy = crate::identity::hash_password(&crate::identity::new_secret()).unwrap_or_default();
+        let forms = Arc::new(FormsCache::default());
         AppState {
+            runner: Runner { workflows: Arc::new(WorkflowCache::default()), forms: forms.clone(), nested: false },
+            http: reqwest::Client::new(),
             writes: GroupCommit::start(db.clone()),
             db,
             config: Arc::new(config),
             login_limiter: Arc::new(LoginLimiter::default()),
             // The schema and default policies ship with the binary; a test proves they load.
             authz: Arc::new(Authz::new().expect("the shipped Cedar schema and policies are valid")),
-            forms: Arc::new(FormsCache::default()),
+            forms,
             metrics: Arc::new(Metrics::default()),
             dummy_password_hash: Arc::new(dummy),
         }
+    }
+
+    /// Starts the timer and outbox workers of this process; they stop when `stop` turns true.
+    pub fn start_workers(&self, worker: &str, stop: tokio::sync::watch::Receiver<bool>) {
+        tokio::spawn(crate::workflows::timers::run(self.db.clone(), self.runner.clone(), stop.clone()));
+        tokio::spawn(crate::workflows::outbox::run(
+            self.db.clone(),
+            self.runner.clone(),
+            self.http.clone(),
+            worker.to_owned(),
+            stop,
+        ));
     }
 
     pub fn backend(&self) -> &'static str {

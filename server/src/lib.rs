@@ -15,3 +15,4 @@ pub mod json;
 pub mod lang;
 pub mod metrics;
 mod routes;
+pub mod workflows;

@@ -82,6 +82,25 @@ impl Code {
         CODE_NAMES.iter().find(|(code, _)| *code == self).map_or("invalid_value", |(_, name)| name)
     }
 
+    /// Codes only workflow definitions produce (the rest come from forms and records).
+    pub fn for_workflows(self) -> bool {
+        matches!(
+            self,
+            Code::StartCount
+                | Code::UnknownNode
+                | Code::EdgeCount
+                | Code::MissingDefault
+                | Code::Unreachable
+                | Code::NoPathToEnd
+                | Code::UnmatchedJoin
+                | Code::UnknownForm
+                | Code::UnknownRole
+                | Code::UnknownConnector
+                | Code::InvalidDuration
+                | Code::NoAssignees
+        )
+    }
+
     /// Every code, for tests and documentation.
     pub fn all() -> impl Iterator<Item = Code> {
         CODE_NAMES.iter().map(|(code, _)| *code)

@@ -15,7 +15,7 @@ pub struct Catalog {
     /// Form key -> its top-level data field keys.
     pub forms: BTreeMap<String, Vec<String>>,
     pub roles: BTreeSet<String>,
-    /// Connector name -> the operations it offers.
+    /// Connector name -> the operations it offers (`*`: any).
     pub connectors: BTreeMap<String, Vec<String>>,
 }
 
@@ -346,7 +346,7 @@ impl CompiledWorkflow {
                                         ),
                                         Some(operations) => {
                                             if let Some(operation) = second
-                                                && !operations.contains(&operation)
+                                                && !operations.iter().any(|o| *o == operation || o == "*")
                                             {
                                                 issues.push(
                                                     Issue::new(format!("{path}/script"), Code::UnknownConnector)

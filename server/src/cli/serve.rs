@@ -28,7 +28,12 @@ pub async fn serve(config: Config) -> Result<(), String> {
         }
     }
     let state = AppState::new(db, config);
+    // Timers and the outbox run beside the API; several processes may share one PostgreSQL.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = format!("{}-{}", std::process::id(), &server::identity::new_id()[24..]);
+    state.start_workers(&worker, stopped);
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())?;
+    let _ = stop.send(true);
     println!("Formwork stopped");
     Ok(())
 }

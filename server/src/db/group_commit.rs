@@ -22,7 +22,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, TryIntoModel};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::Staged;
@@ -56,7 +56,26 @@ impl Batch {
         self.records.push(record);
     }
 
-    async fn flush(self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    /// A record staged in this batch (not yet in the database), as it stands.
+    pub fn staged_record(&self, id: &str) -> Option<record::Model> {
+        self.records
+            .iter()
+            .find(|r| matches!(&r.id, sea_orm::ActiveValue::Set(staged) if staged == id))
+            .and_then(|r| r.clone().try_into_model().ok())
+    }
+
+    /// Replaces the data of a staged record (a workflow started by its submission wrote it).
+    pub fn restage_record_data(&mut self, id: &str, data: serde_json::Value) -> bool {
+        match self.records.iter_mut().find(|r| matches!(&r.id, sea_orm::ActiveValue::Set(staged) if staged == id)) {
+            Some(staged) => {
+                staged.data = sea_orm::ActiveValue::Set(data);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub async fn flush(self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
         // SQLite binds at most 32,766 parameters per statement: 10 columns x 1,000 rows fits.
         let mut records = self.records;
         while !records.is_empty() {

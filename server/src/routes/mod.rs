@@ -3,11 +3,16 @@
 
 mod audit;
 mod auth;
+mod connectors;
 pub(crate) mod forms;
 mod health;
+mod instances;
 mod metrics;
 mod openapi;
-mod records;
+mod outbox;
+pub(crate) mod records;
+pub(crate) mod tasks;
+mod workflows;
 mod workspaces;
 
 use axum::Router;
@@ -292,6 +297,126 @@ pub fn endpoints() -> Vec<Entry> {
         ),
         op(M::GET, ws("/audit"), "audit", "admin", "The audit log, in order", None, get(audit::list)),
         op(M::GET, ws("/audit/verify"), "audit", "admin", "Verify the audit hash chain", None, get(audit::verify)),
+        op(M::GET, ws("/workflows"), "workflows", "read", "Workflows of the workspace", None, get(workflows::list)),
+        op(
+            M::POST,
+            ws("/workflows"),
+            "workflows",
+            "design",
+            "Create a workflow from a draft definition",
+            Some("a workflow definition"),
+            post(workflows::create),
+        ),
+        op(M::GET, ws("/workflows/{key}"), "workflows", "read", "A workflow and its draft", None, get(workflows::get)),
+        op(
+            M::PUT,
+            ws("/workflows/{key}"),
+            "workflows",
+            "design",
+            "Save the draft",
+            Some("a workflow definition"),
+            put(workflows::save),
+        ),
+        op(
+            M::POST,
+            ws("/workflows/{key}/publish"),
+            "workflows",
+            "design",
+            "Check the draft against the workspace and publish it as the next version",
+            None,
+            post(workflows::publish::post),
+        ),
+        op(
+            M::GET,
+            ws("/workflow-instances/{id}"),
+            "workflows",
+            "read (on the record)",
+            "An instance: status, tasks, history",
+            None,
+            get(instances::get),
+        ),
+        op(
+            M::POST,
+            ws("/workflow-instances/{id}/withdraw"),
+            "workflows",
+            "the submitter, before anyone decided",
+            "Withdraw an instance",
+            None,
+            post(instances::withdraw),
+        ),
+        op(
+            M::POST,
+            ws("/workflow-instances/{id}/retry"),
+            "workflows",
+            "admin",
+            "Call a blocked action again (same idempotency key)",
+            None,
+            post(instances::retry),
+        ),
+        op(
+            M::POST,
+            ws("/workflow-instances/{id}/skip"),
+            "workflows",
+            "admin",
+            "Move a blocked instance past its failed action",
+            None,
+            post(instances::skip),
+        ),
+        op(M::GET, ws("/tasks"), "tasks", "read", "My tasks (assignee=me, status=open)", None, get(tasks::list)),
+        op(
+            M::POST,
+            ws("/tasks/{id}/decision"),
+            "tasks",
+            "the task's assignee",
+            "Decide a task: approve, reject, return, delegate, transfer, add_signer, resubmit",
+            Some("{action, comment?, to?, users?, position?, data?}"),
+            post(tasks::decision::post),
+        ),
+        op(
+            M::GET,
+            ws("/connectors"),
+            "connectors",
+            "admin",
+            "Connectors (secrets never shown)",
+            None,
+            get(connectors::list),
+        ),
+        op(
+            M::POST,
+            ws("/connectors"),
+            "connectors",
+            "admin",
+            "Create a connector",
+            Some("{name, kind, config, secret?}"),
+            post(connectors::create),
+        ),
+        op(
+            M::PUT,
+            ws("/connectors/{name}"),
+            "connectors",
+            "admin",
+            "Replace a connector's kind and config (and secret, when sent)",
+            Some("{name, kind, config, secret?}"),
+            put(connectors::update),
+        ),
+        op(
+            M::GET,
+            ws("/outbox"),
+            "outbox",
+            "admin",
+            "External calls and their attempts (?status=dead)",
+            None,
+            get(outbox::list),
+        ),
+        op(
+            M::POST,
+            ws("/outbox/{id}/retry"),
+            "outbox",
+            "admin",
+            "Deliver a failed or dead call again",
+            None,
+            post(outbox::retry),
+        ),
     ]
 }
 

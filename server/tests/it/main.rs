@@ -14,4 +14,5 @@ mod lists;
 mod policies;
 mod records;
 mod tokens;
+mod workflows;
 mod workspaces;

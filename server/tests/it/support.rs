@@ -21,7 +21,9 @@ use tower::ServiceExt;
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
-    config: Config,
+    /// The state behind the router, for driving the workers from tests.
+    pub state: AppState,
+    pub config: Config,
     cleanup: Cleanup,
 }
 
@@ -102,13 +104,14 @@ impl TestApp {
 
     fn with(db: DatabaseConnection, config: Config, cleanup: Cleanup) -> TestApp {
         let state = AppState::new(db.clone(), config.clone());
-        TestApp { router: app(state), db, config, cleanup }
+        TestApp { router: app(state.clone()), state, db, config, cleanup }
     }
 
     /// The same database behind an app with a changed configuration.
     pub fn reconfigure(&mut self, change: impl FnOnce(&mut Config)) {
         change(&mut self.config);
-        self.router = app(AppState::new(self.db.clone(), self.config.clone()));
+        self.state = AppState::new(self.db.clone(), self.config.clone());
+        self.router = app(self.state.clone());
     }
 
     /// The SQLite file of a SQLite test app.

@@ -18,6 +18,72 @@ fn catalog() -> Catalog {
     }
 }
 
+/// The issues of a definition, with messages in `lang`.
+fn issues(definition: &Value, lang: engine::Lang) -> Vec<engine::form::Issue> {
+    let parsed = parse_workflow(definition).unwrap_or_else(|e| panic!("{e}"));
+    let mut issues = CompiledWorkflow::compile(parsed, Some(&catalog())).err().unwrap_or_default();
+    engine::form::localize(&mut issues, lang);
+    issues
+}
+
+#[test]
+fn every_workflow_code_is_produced_with_messages_in_both_languages() {
+    let a_node = |extra: Value| {
+        let mut node = json!({"id": "a", "kind": "approval", "assignees": {"roles": ["qe"]}});
+        for (k, v) in extra.as_object().unwrap() {
+            node[k] = v.clone();
+        }
+        graph(json!([s(), node, e()]), json!([["start", "a"], ["a", "end"]]))
+    };
+    let cases = [
+        graph(json!([a("a"), e()]), json!([["a", "end"]])),
+        graph(json!([s(), e()]), json!([["start", "end"], ["start", "nowhere"]])),
+        graph(json!([s(), a("a"), e()]), json!([["start", "a"], ["a", "end"], ["a", "start"]])),
+        graph(
+            json!([s(), {"id": "c", "kind": "condition"}, e()]),
+            json!([["start", "c"], {"from": "c", "to": "end", "when": "true"}]),
+        ),
+        graph(json!([s(), a("a"), a("island"), e()]), json!([["start", "a"], ["a", "end"], ["island", "end"]])),
+        graph(json!([s(), a("a"), a("b"), e()]), json!([["start", "a"], ["a", "b"], ["b", "a"], ["start", "end"]])),
+        graph(
+            json!([s(), a("a"), {"id": "j", "kind": "join"}, e()]),
+            json!([["start", "a"], ["a", "j"], ["j", "end"]]),
+        ),
+        graph(
+            json!([s(), {"id": "x", "kind": "action", "script": "create_record(\"capa\", #{})"}, e()]),
+            json!([["start", "x"], ["x", "end"]]),
+        ),
+        a_node(json!({"assignees": {"roles": ["janitor"]}})),
+        graph(
+            json!([s(), {"id": "x", "kind": "action", "script": "call(\"sap\", \"x\", #{})"}, e()]),
+            json!([["start", "x"], ["x", "end"]]),
+        ),
+        a_node(json!({"sla": {"after": "soon", "then": "remind"}})),
+        a_node(json!({"assignees": {}})),
+    ];
+    let mut covered = std::collections::BTreeSet::new();
+    for definition in &cases {
+        let en = issues(definition, engine::Lang::En);
+        let zh = issues(definition, engine::Lang::ZhCn);
+        for (en, zh) in en.iter().zip(&zh) {
+            covered.insert(en.code.as_str());
+            assert!(!en.message.is_empty() && !en.message.contains('{'), "{:?}: {}", en.code, en.message);
+            assert!(
+                zh.message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{:?}: {}",
+                zh.code,
+                zh.message
+            );
+        }
+    }
+    let missing: Vec<&str> = engine::form::Code::all()
+        .filter(|c| c.for_workflows())
+        .map(|c| c.as_str())
+        .filter(|c| !covered.contains(c))
+        .collect();
+    assert!(missing.is_empty(), "workflow codes no case produces: {missing:?}");
+}
+
 fn check(definition: Value, expected: &[&str]) {
     let parsed = parse_workflow(&definition).unwrap_or_else(|e| panic!("{e}"));
     let found = match CompiledWorkflow::compile(parsed, Some(&catalog())) {

@@ -65,6 +65,8 @@ pub async fn post(
         raw,
         today,
         lang,
+        runner: state.runner.clone(),
+        form_key: form.key.clone(),
     };
     let workspace_id = access.workspace.id.clone();
     let created = state.writes.run(&workspace_id, move |txn, batch| Box::pin(submission.store(txn, batch))).await?;
@@ -85,6 +87,9 @@ struct Submission {
     raw: Option<Value>,
     today: Date,
     lang: Lang,
+    /// Starts the form's workflows in the same transaction.
+    runner: crate::workflows::Runner,
+    form_key: String,
 }
 
 impl Submission {
@@ -150,6 +155,11 @@ impl Submission {
         };
         batch.audit.append(&created.workspace_id, entry, now)?;
         batch.stage_record(created.clone().into());
-        Ok(created)
+        let started = self.runner.on_record_saved(txn, batch, &self.form_key, &created, None).await?;
+        if started.is_empty() {
+            return Ok(created);
+        }
+        // A workflow's first actions may have written the record already.
+        Ok(batch.staged_record(&created.id).unwrap_or(created))
     }
 }

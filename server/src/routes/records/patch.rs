@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::access::{InWorkspace, Read};
 use crate::app::AppState;
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::authz::Action;
 use crate::db::entities::record;
 use crate::error::ApiError;
@@ -114,9 +114,20 @@ pub async fn patch(
         changes,
         reason: patch.reason.as_deref(),
     };
-    audit::append(&txn, &access.workspace.id, entry, now).await?;
-    txn.commit().await?;
+    let mut batch = crate::db::group_commit::Batch::default();
+    batch.audit.open(&txn, &access.workspace.id).await?;
+    batch.audit.append(&access.workspace.id, entry, now)?;
+    let previous = current.data.clone();
     let saved = record::Model { data: outcome.record, version: current.version + 1, updated_at: now, ..current };
+    // `field_changed` triggers; an action they run may write the record again.
+    let started = state.runner.on_record_saved(&txn, &mut batch, &form.key, &saved, Some(&previous)).await?;
+    batch.flush(&txn).await?;
+    let saved = if started.is_empty() {
+        saved
+    } else {
+        record::Entity::find_by_id(saved.id.as_str()).one(&txn).await?.unwrap_or(saved)
+    };
+    txn.commit().await?;
     Ok(Json(super::masked_view(&saved, &form.key, &mask)))
 }
 

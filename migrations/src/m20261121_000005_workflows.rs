@@ -1,0 +1,393 @@
+//! Workflows: definitions (draft + immutable published versions), running instances with
+//! their state, the task inbox and due timers derived from that state, connectors, the outbox
+//! of external calls with every delivery attempt, and notifications.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::{
+    big_integer, big_integer_null, integer, integer_null, json_binary, json_binary_null, string, string_null, text_null,
+};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Workflows {
+    Table,
+    Id,
+    WorkspaceId,
+    Key,
+    FormKey,
+    Draft,
+    LatestVersion,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum WorkflowVersions {
+    Table,
+    WorkflowId,
+    Version,
+    FormKey,
+    Trigger,
+    Definition,
+    PublishedBy,
+    PublishedAt,
+}
+
+#[derive(DeriveIden)]
+enum WorkflowInstances {
+    Table,
+    Id,
+    WorkspaceId,
+    WorkflowId,
+    WorkflowVersion,
+    RecordId,
+    Status,
+    State,
+    Version,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum WorkflowTasks {
+    Table,
+    InstanceId,
+    TaskNo,
+    WorkspaceId,
+    Node,
+    Assignee,
+    Status,
+    DueAt,
+    CreatedAt,
+    DecidedAt,
+}
+
+#[derive(DeriveIden)]
+enum WorkflowTimers {
+    Table,
+    InstanceId,
+    TimerNo,
+    WorkspaceId,
+    DueAt,
+}
+
+#[derive(DeriveIden)]
+enum Connectors {
+    Table,
+    Id,
+    WorkspaceId,
+    Name,
+    Kind,
+    Config,
+    Secret,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Outbox {
+    Table,
+    Id,
+    WorkspaceId,
+    InstanceId,
+    CallNo,
+    Connector,
+    Operation,
+    Payload,
+    IdempotencyKey,
+    Status,
+    Attempts,
+    MaxAttempts,
+    NextAttemptAt,
+    LeaseOwner,
+    LeaseUntil,
+    LastError,
+    Result,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum OutboxAttempts {
+    Table,
+    OutboxId,
+    Attempt,
+    StartedAt,
+    FinishedAt,
+    Worker,
+    Outcome,
+    Error,
+}
+
+#[derive(DeriveIden)]
+enum Notifications {
+    Table,
+    Id,
+    WorkspaceId,
+    UserId,
+    InstanceId,
+    Node,
+    Message,
+    CreatedAt,
+    ReadAt,
+}
+
+fn id(column: impl IntoIden) -> ColumnDef {
+    string(column).string_len(36).not_null().primary_key().to_owned()
+}
+
+fn reference(column: impl IntoIden) -> ColumnDef {
+    string(column).string_len(36).not_null().to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Workflows::Table)
+                    .col(id(Workflows::Id))
+                    .col(reference(Workflows::WorkspaceId))
+                    .col(string(Workflows::Key).string_len(64))
+                    .col(string(Workflows::FormKey).string_len(64))
+                    .col(json_binary(Workflows::Draft))
+                    .col(integer_null(Workflows::LatestVersion))
+                    .col(big_integer(Workflows::CreatedAt))
+                    .col(big_integer(Workflows::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("workflows_key")
+                    .table(Workflows::Table)
+                    .col(Workflows::WorkspaceId)
+                    .col(Workflows::Key)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("workflows_form")
+                    .table(Workflows::Table)
+                    .col(Workflows::WorkspaceId)
+                    .col(Workflows::FormKey)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(WorkflowVersions::Table)
+                    .col(reference(WorkflowVersions::WorkflowId))
+                    .col(integer(WorkflowVersions::Version))
+                    .col(string(WorkflowVersions::FormKey).string_len(64))
+                    .col(string(WorkflowVersions::Trigger).string_len(32))
+                    .col(json_binary(WorkflowVersions::Definition))
+                    .col(reference(WorkflowVersions::PublishedBy))
+                    .col(big_integer(WorkflowVersions::PublishedAt))
+                    .primary_key(Index::create().col(WorkflowVersions::WorkflowId).col(WorkflowVersions::Version))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(WorkflowInstances::Table)
+                    .col(id(WorkflowInstances::Id))
+                    .col(reference(WorkflowInstances::WorkspaceId))
+                    .col(reference(WorkflowInstances::WorkflowId))
+                    .col(integer(WorkflowInstances::WorkflowVersion))
+                    .col(reference(WorkflowInstances::RecordId))
+                    .col(string(WorkflowInstances::Status).string_len(16))
+                    .col(json_binary(WorkflowInstances::State))
+                    .col(integer(WorkflowInstances::Version))
+                    .col(big_integer(WorkflowInstances::CreatedAt))
+                    .col(big_integer(WorkflowInstances::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("workflow_instances_record")
+                    .table(WorkflowInstances::Table)
+                    .col(WorkflowInstances::RecordId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(WorkflowTasks::Table)
+                    .col(reference(WorkflowTasks::InstanceId))
+                    .col(big_integer(WorkflowTasks::TaskNo))
+                    .col(reference(WorkflowTasks::WorkspaceId))
+                    .col(string(WorkflowTasks::Node).string_len(64))
+                    .col(string(WorkflowTasks::Assignee).string_len(64))
+                    .col(string(WorkflowTasks::Status).string_len(16))
+                    .col(big_integer_null(WorkflowTasks::DueAt))
+                    .col(big_integer(WorkflowTasks::CreatedAt))
+                    .col(big_integer_null(WorkflowTasks::DecidedAt))
+                    .primary_key(Index::create().col(WorkflowTasks::InstanceId).col(WorkflowTasks::TaskNo))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("workflow_tasks_inbox")
+                    .table(WorkflowTasks::Table)
+                    .col(WorkflowTasks::WorkspaceId)
+                    .col(WorkflowTasks::Assignee)
+                    .col(WorkflowTasks::Status)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(WorkflowTimers::Table)
+                    .col(reference(WorkflowTimers::InstanceId))
+                    .col(big_integer(WorkflowTimers::TimerNo))
+                    .col(reference(WorkflowTimers::WorkspaceId))
+                    .col(big_integer(WorkflowTimers::DueAt))
+                    .primary_key(Index::create().col(WorkflowTimers::InstanceId).col(WorkflowTimers::TimerNo))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("workflow_timers_due")
+                    .table(WorkflowTimers::Table)
+                    .col(WorkflowTimers::DueAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Connectors::Table)
+                    .col(id(Connectors::Id))
+                    .col(reference(Connectors::WorkspaceId))
+                    .col(string(Connectors::Name).string_len(64))
+                    .col(string(Connectors::Kind).string_len(16))
+                    .col(json_binary(Connectors::Config))
+                    .col(text_null(Connectors::Secret))
+                    .col(big_integer(Connectors::CreatedAt))
+                    .col(big_integer(Connectors::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("connectors_name")
+                    .table(Connectors::Table)
+                    .col(Connectors::WorkspaceId)
+                    .col(Connectors::Name)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Outbox::Table)
+                    .col(id(Outbox::Id))
+                    .col(reference(Outbox::WorkspaceId))
+                    .col(string_null(Outbox::InstanceId).string_len(36))
+                    .col(big_integer_null(Outbox::CallNo))
+                    .col(string(Outbox::Connector).string_len(64))
+                    .col(string(Outbox::Operation).string_len(64))
+                    .col(json_binary(Outbox::Payload))
+                    .col(string(Outbox::IdempotencyKey).string_len(200).unique_key())
+                    .col(string(Outbox::Status).string_len(16))
+                    .col(integer(Outbox::Attempts))
+                    .col(integer(Outbox::MaxAttempts))
+                    .col(big_integer(Outbox::NextAttemptAt))
+                    .col(string_null(Outbox::LeaseOwner).string_len(64))
+                    .col(big_integer_null(Outbox::LeaseUntil))
+                    .col(text_null(Outbox::LastError))
+                    .col(json_binary_null(Outbox::Result))
+                    .col(big_integer(Outbox::CreatedAt))
+                    .col(big_integer(Outbox::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("outbox_due")
+                    .table(Outbox::Table)
+                    .col(Outbox::Status)
+                    .col(Outbox::NextAttemptAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(OutboxAttempts::Table)
+                    .col(reference(OutboxAttempts::OutboxId))
+                    .col(integer(OutboxAttempts::Attempt))
+                    .col(big_integer(OutboxAttempts::StartedAt))
+                    .col(big_integer(OutboxAttempts::FinishedAt))
+                    .col(string(OutboxAttempts::Worker).string_len(64))
+                    .col(string(OutboxAttempts::Outcome).string_len(16))
+                    .col(text_null(OutboxAttempts::Error))
+                    .primary_key(Index::create().col(OutboxAttempts::OutboxId).col(OutboxAttempts::Attempt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Notifications::Table)
+                    .col(id(Notifications::Id))
+                    .col(reference(Notifications::WorkspaceId))
+                    .col(reference(Notifications::UserId))
+                    .col(string_null(Notifications::InstanceId).string_len(36))
+                    .col(string(Notifications::Node).string_len(64))
+                    .col(text_null(Notifications::Message))
+                    .col(big_integer(Notifications::CreatedAt))
+                    .col(big_integer_null(Notifications::ReadAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("notifications_user")
+                    .table(Notifications::Table)
+                    .col(Notifications::WorkspaceId)
+                    .col(Notifications::UserId)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            Notifications::Table.into_iden(),
+            OutboxAttempts::Table.into_iden(),
+            Outbox::Table.into_iden(),
+            Connectors::Table.into_iden(),
+            WorkflowTimers::Table.into_iden(),
+            WorkflowTasks::Table.into_iden(),
+            WorkflowInstances::Table.into_iden(),
+            WorkflowVersions::Table.into_iden(),
+            Workflows::Table.into_iden(),
+        ] {
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+        }
+        Ok(())
+    }
+}

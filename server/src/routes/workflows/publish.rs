@@ -1,0 +1,99 @@
+//! `POST /api/v1/workspaces/{ws}/workflows/{key}/publish`: checks the draft against the
+//! workspace (its forms and their fields, roles, connectors) and stores it as the next
+//! immutable version. New instances start on it; running ones keep theirs.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use axum::Json;
+use axum::extract::{Path, State};
+use engine::workflow::{Catalog, CompiledWorkflow, parse_workflow};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+
+use crate::access::{Design, InWorkspace};
+use crate::app::AppState;
+use crate::audit::{self, Entry};
+use crate::db::entities::{connector, form, workflow, workflow_version};
+use crate::error::ApiError;
+use crate::identity::now_ms;
+use crate::lang::Language;
+
+/// The roles every workspace has (DESIGN §8), besides those given to its members.
+const BUILT_IN_ROLES: &[&str] = &["admin", "designer", "member", "approver", "viewer"];
+
+/// What a workflow in `workspace_id` may refer to.
+pub async fn catalog(state: &AppState, db: &impl ConnectionTrait, workspace_id: &str) -> Result<Catalog, ApiError> {
+    let mut forms = BTreeMap::new();
+    for row in form::Entity::find().filter(form::Column::WorkspaceId.eq(workspace_id)).all(db).await? {
+        let Some(version) = row.latest_version else { continue };
+        let compiled = state.forms.get(db, &row.id, version).await?;
+        let keys =
+            engine::form::data_fields(&compiled.definition().fields).into_iter().map(|(f, _)| f.key.clone()).collect();
+        forms.insert(row.key, keys);
+    }
+    let mut roles: BTreeSet<String> = BTreeSet::from_iter(BUILT_IN_ROLES.iter().map(|r| r.to_string()));
+    roles.extend(crate::workflows::role_members(db, workspace_id).await?.into_keys());
+    let connectors = connector::Entity::find()
+        .filter(connector::Column::WorkspaceId.eq(workspace_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.name.clone(), crate::workflows::connectors::operations(&c)))
+        .collect();
+    Ok(Catalog { forms, roles, connectors })
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    access: InWorkspace<Design>,
+    Language(lang): Language,
+    Path(params): Path<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let key = crate::routes::path_param(&params, "key");
+    let txn = crate::db::write_txn(&state.db).await?;
+    let row = super::load(&txn, &access.workspace.id, key).await?;
+    let definition = parse_workflow(&row.draft).map_err(|message| {
+        ApiError::new("validation_failed", "the workflow has problems").with_details(json!({"errors": [
+            {"path": "", "code": "invalid_definition", "message": message}
+        ]}))
+    })?;
+    let catalog = catalog(&state, &txn, &access.workspace.id).await?;
+    let trigger = serde_json::to_value(&definition.trigger).ok().and_then(|t| t.get("on").cloned()).unwrap_or_default();
+    if let Err(mut issues) = CompiledWorkflow::compile(definition, Some(&catalog)) {
+        engine::form::localize(&mut issues, lang);
+        return Err(
+            ApiError::new("validation_failed", "the workflow has problems").with_details(json!({"errors": issues}))
+        );
+    }
+    let version = row.latest_version.unwrap_or(0) + 1;
+    let now = now_ms();
+    workflow_version::Entity::insert(workflow_version::ActiveModel {
+        workflow_id: Set(row.id.clone()),
+        version: Set(version),
+        form_key: Set(row.form_key.clone()),
+        trigger: Set(trigger.as_str().unwrap_or_default().to_owned()),
+        definition: Set(row.draft.clone()),
+        published_by: Set(access.caller.user.id.clone()),
+        published_at: Set(now),
+    })
+    .exec(&txn)
+    .await?;
+    workflow::Entity::update_many()
+        .col_expr(workflow::Column::LatestVersion, Expr::value(version))
+        .col_expr(workflow::Column::UpdatedAt, Expr::value(now))
+        .filter(workflow::Column::Id.eq(row.id.as_str()))
+        .exec(&txn)
+        .await?;
+    let entry = Entry {
+        actor: &access.caller.user.id,
+        action: "workflow.publish",
+        object_type: "workflow",
+        object_id: &row.id,
+        changes: json!({"version": version}),
+        reason: None,
+    };
+    audit::append(&txn, &access.workspace.id, entry, now).await?;
+    txn.commit().await?;
+    Ok(Json(json!({"key": row.key, "version": version})))
+}
