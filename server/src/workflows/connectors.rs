@@ -5,6 +5,7 @@
 //!   other answers are business failures.
 //! - `jsonrpc`: `{url}`; the operation is the method and the payload the params; an `error`
 //!   member is a business failure.
+//! - `tryton`: the Tryton ERP profile (`tryton.rs`).
 //!
 //! Secrets are stored apart from the config, never returned by the API and never logged.
 
@@ -25,7 +26,7 @@ pub enum Outcome {
     Retry(String),
 }
 
-pub const KINDS: &[&str] = &["http", "jsonrpc"];
+pub const KINDS: &[&str] = &["http", "jsonrpc", "tryton"];
 
 /// The operations a connector offers to workflow definitions (`*` for any).
 pub fn operations(connector: &connector::Model) -> Vec<String> {
@@ -59,6 +60,9 @@ pub async fn deliver(
     payload: &Value,
     key: &str,
 ) -> Outcome {
+    if connector.kind == "tryton" {
+        return super::tryton::deliver(http, connector, operation, payload, key).await;
+    }
     let url = connector.config.get("url").and_then(Value::as_str).unwrap_or_default();
     let secret = connector.secret.as_deref().unwrap_or_default();
     let (body, jsonrpc) = match connector.kind.as_str() {

@@ -10,6 +10,7 @@ mod commands;
 pub mod connectors;
 pub mod outbox;
 pub mod timers;
+pub mod tryton;
 
 pub use commands::{MAX_ATTEMPTS, enqueue};
 
