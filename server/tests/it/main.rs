@@ -14,5 +14,6 @@ mod lists;
 mod policies;
 mod records;
 mod tokens;
+mod tryton;
 mod workflows;
 mod workspaces;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use server::identity::now_ms;
+pub(crate) use server::identity::now_ms;
 use server::workflows::{outbox, timers};
 
 use crate::forms::plant;
@@ -15,7 +15,7 @@ use crate::on_both;
 use crate::support::{Session, TestApp};
 
 const PASSWORD: &str = "correct horse battery";
-const WS: &str = "/api/v1/workspaces/plant-a";
+pub(crate) const WS: &str = "/api/v1/workspaces/plant-a";
 
 /// A JSON-RPC endpoint on a free loopback port that counts calls per idempotency key and
 /// answers as `mode` says: `ok`, `fail_first:N` (503 N times), `business` (an error member).
@@ -111,17 +111,17 @@ fn review() -> Value {
     })
 }
 
-struct Plant {
-    root: Session,
-    designer: Session,
-    member: Session,
-    qe: Session,
-    mrb: [Session; 2],
+pub(crate) struct Plant {
+    pub root: Session,
+    pub designer: Session,
+    pub member: Session,
+    pub qe: Session,
+    pub mrb: [Session; 2],
 }
 
 /// The plant with the IQC and NCR forms, a quality engineer, two MRB members and the `erp`
 /// connector pointing at `erp_url`.
-async fn setup(app: &TestApp, erp_url: &str) -> Plant {
+pub(crate) async fn setup(app: &TestApp, erp_url: &str) -> Plant {
     let (root, designer, member) = plant(app).await;
     for (user, roles) in
         [("qe1", json!(["member", "qe"])), ("mrb1", json!(["member", "mrb"])), ("mrb2", json!(["member", "mrb"]))]
@@ -152,7 +152,7 @@ async fn setup(app: &TestApp, erp_url: &str) -> Plant {
     }
 }
 
-async fn publish(app: &TestApp, designer: &Session, definition: &Value) {
+pub(crate) async fn publish(app: &TestApp, designer: &Session, definition: &Value) {
     let key = definition["key"].as_str().unwrap();
     let (status, body) = app.send(designer.request("POST", &format!("{WS}/workflows"), Some(definition))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -160,36 +160,36 @@ async fn publish(app: &TestApp, designer: &Session, definition: &Value) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-async fn submit(app: &TestApp, who: &Session, record: Value) -> String {
+pub(crate) async fn submit(app: &TestApp, who: &Session, record: Value) -> String {
     let (status, body) = app.send(who.request("POST", &format!("{WS}/forms/iqc/records"), Some(&record))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body["id"].as_str().unwrap().to_owned()
 }
 
-async fn inbox(app: &TestApp, who: &Session) -> Vec<Value> {
+pub(crate) async fn inbox(app: &TestApp, who: &Session) -> Vec<Value> {
     let (status, body) = app.send(who.request("GET", &format!("{WS}/tasks?assignee=me&status=open"), None)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["items"].as_array().unwrap().clone()
 }
 
-async fn decide(app: &TestApp, who: &Session, task: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn decide(app: &TestApp, who: &Session, task: &str, body: Value) -> (StatusCode, Value) {
     app.send(who.request("POST", &format!("{WS}/tasks/{task}/decision"), Some(&body))).await
 }
 
-async fn record(app: &TestApp, who: &Session, id: &str) -> Value {
+pub(crate) async fn record(app: &TestApp, who: &Session, id: &str) -> Value {
     let (status, body) = app.send(who.request("GET", &format!("{WS}/records/{id}"), None)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
 
-async fn instance(app: &TestApp, who: &Session, id: &str) -> Value {
+pub(crate) async fn instance(app: &TestApp, who: &Session, id: &str) -> Value {
     let (status, body) = app.send(who.request("GET", &format!("{WS}/workflow-instances/{id}"), None)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
 
 /// Runs outbox rounds until nothing is due, for at most a few seconds.
-async fn drain(app: &TestApp) {
+pub(crate) async fn drain(app: &TestApp) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while outbox::deliver_due(&app.db, &app.state.runner, &app.state.http, "test-worker").await.unwrap() > 0 {
         assert!(std::time::Instant::now() < deadline, "the outbox does not drain");
@@ -197,7 +197,7 @@ async fn drain(app: &TestApp) {
 }
 
 /// Makes every pending outbox row due now (as if its backoff had passed).
-async fn time_passes(app: &TestApp) {
+pub(crate) async fn time_passes(app: &TestApp) {
     use sea_orm::ConnectionTrait;
     app.db.execute_unprepared("UPDATE outbox SET next_attempt_at = 0 WHERE status = 'pending'").await.unwrap();
 }
