@@ -7,6 +7,7 @@
 mod approval;
 mod compile;
 mod duration;
+mod graph;
 mod model;
 mod state;
 mod step;

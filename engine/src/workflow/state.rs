@@ -88,6 +88,41 @@ pub struct JoinState {
     pub parent: Vec<Branch>,
 }
 
+impl InstanceState {
+    /// Ends the wait on everything: live tasks are cancelled, pending calls skipped, tokens,
+    /// timers and joins gone. The caller sets the final status.
+    pub fn close(&mut self) {
+        for task in &mut self.tasks {
+            if task.status.is_live() {
+                task.status = TaskStatus::Cancelled;
+            }
+        }
+        for call in &mut self.calls {
+            if call.status == CallStatus::Pending {
+                call.status = CallStatus::Skipped;
+            }
+        }
+        self.timers.clear();
+        self.tokens.clear();
+        self.joins.clear();
+    }
+
+    /// Fails the instance at `node` (a rule, or a command the runner could not carry out):
+    /// everything closes and the error is kept, in the status and the history.
+    pub fn fail(&mut self, at: Millis, node: &str, error: String) {
+        self.history.push(HistoryEntry {
+            at,
+            node: node.to_owned(),
+            what: "failed".into(),
+            by: None,
+            comment: None,
+            detail: Value::String(error.clone()),
+        });
+        self.close();
+        self.status = Status::Failed { node: node.to_owned(), error };
+    }
+}
+
 /// One parallel branch a token is in: the split activation and the branch index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Branch {

@@ -121,9 +121,7 @@ impl Run<'_> {
 
     /// Fails the instance: every task and timer closes, tokens vanish, the error is kept.
     pub fn fail(&mut self, node: &str, error: String) -> Stop {
-        self.history(node, "failed", None, None, Value::String(error.clone()));
-        self.close_everything();
-        self.s.status = Status::Failed { node: node.to_owned(), error };
+        self.s.fail(self.at, node, error);
         Stop
     }
 
@@ -131,24 +129,8 @@ impl Run<'_> {
         self.fail(node, error.to_string())
     }
 
-    fn close_everything(&mut self) {
-        for task in &mut self.s.tasks {
-            if task.status.is_live() {
-                task.status = TaskStatus::Cancelled;
-            }
-        }
-        for call in &mut self.s.calls {
-            if call.status == CallStatus::Pending {
-                call.status = CallStatus::Skipped;
-            }
-        }
-        self.s.timers.clear();
-        self.s.tokens.clear();
-        self.s.joins.clear();
-    }
-
     pub fn finish(&mut self, node: &str, outcome: Outcome) {
-        self.close_everything();
+        self.s.close();
         self.s.status = Status::Completed { outcome };
         let what = match outcome {
             Outcome::Approved => "approved",
@@ -180,11 +162,10 @@ impl Run<'_> {
                 }
                 NodeKind::Condition => {
                     let mut chosen = None;
-                    for (i, (_, rule, default)) in self.wf.outgoing[position].iter().enumerate() {
+                    for (i, (_, rule, _)) in self.wf.outgoing[position].iter().enumerate() {
                         let Some(rule) = rule else {
                             continue;
                         };
-                        let _ = default;
                         match self.wf.sandbox.eval_bool(rule, self.variables()) {
                             Ok(true) => {
                                 chosen = Some(i);
@@ -362,7 +343,7 @@ impl Run<'_> {
                 "someone has already decided; it can no longer be withdrawn",
             ));
         }
-        self.close_everything();
+        self.s.close();
         self.s.status = Status::Withdrawn;
         self.history(&self.wf.start.clone(), "withdrawn", Some(by.to_owned()), None, Value::Null);
         Ok(())

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use engine::workflow::EventKind;
+use engine::workflow::{EventKind, InstanceState, StepError, StepErrorCode};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
@@ -49,6 +49,37 @@ pub async fn get(
     Ok(Json(view(&instance)))
 }
 
+/// How a refused event shows in the API.
+pub fn refused(error: StepError) -> ApiError {
+    let code = match error.code {
+        StepErrorCode::UnknownTask => "not_found",
+        StepErrorCode::NotAssignee | StepErrorCode::NotEditable => "forbidden",
+        StepErrorCode::InvalidDecision | StepErrorCode::InvalidReturnTarget => "bad_request",
+        StepErrorCode::NotRunning
+        | StepErrorCode::TaskNotOpen
+        | StepErrorCode::AlreadyDecided
+        | StepErrorCode::Stale => "conflict",
+    };
+    ApiError::new(code, error.message).with_details(json!({"reason": error.code}))
+}
+
+/// Applies `kind` to an instance in its own transaction; a refused event rolls back (nothing
+/// was written) and answers why.
+pub(crate) async fn apply(
+    state: &AppState,
+    workspace_id: &str,
+    instance_id: &str,
+    kind: EventKind,
+    actor: &str,
+) -> Result<InstanceState, ApiError> {
+    let runner = state.runner.clone();
+    let (instance_id, actor) = (instance_id.to_owned(), actor.to_owned());
+    crate::workflows::in_transaction(&state.db, workspace_id, move |txn, batch| {
+        Box::pin(async move { runner.apply(txn, batch, &instance_id, kind, &actor).await?.map_err(refused) })
+    })
+    .await
+}
+
 async fn send<A: ActionKind>(
     state: &AppState,
     access: &InWorkspace<A>,
@@ -56,18 +87,7 @@ async fn send<A: ActionKind>(
     kind: EventKind,
 ) -> Result<Json<Value>, ApiError> {
     let instance = load(state, access, id).await?;
-    let runner = state.runner.clone();
-    let actor = access.caller.user.id.clone();
-    let instance_id = instance.id.clone();
-    crate::workflows::in_transaction(&state.db, &access.workspace.id, move |txn, batch| {
-        Box::pin(async move {
-            match runner.apply(txn, batch, &instance_id, kind, &actor).await? {
-                Ok(_) => Ok(()),
-                Err(error) => Err(crate::routes::tasks::decision::refused(error)),
-            }
-        })
-    })
-    .await?;
+    apply(state, &access.workspace.id, &instance.id, kind, &access.caller.user.id).await?;
     let instance = workflow_instance::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(ApiError::not_found)?;
     Ok(Json(view(&instance)))
 }

@@ -6,7 +6,7 @@ mod auth;
 mod connectors;
 pub(crate) mod forms;
 mod health;
-mod instances;
+pub(crate) mod instances;
 mod metrics;
 mod openapi;
 mod outbox;

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::access::{Admin, InWorkspace};
 use crate::app::AppState;
+use crate::audit;
 use crate::db::entities::{outbox, outbox_attempt};
 use crate::error::ApiError;
 use crate::identity::now_ms;
@@ -76,29 +77,35 @@ pub async fn retry(
     if !["failed", "dead"].contains(&row.status.as_str()) {
         return Err(ApiError::new("conflict", "only failed or dead calls can be retried"));
     }
-    let runner = state.runner.clone();
-    let actor = access.caller.user.id.clone();
-    crate::workflows::in_transaction(&state.db, &access.workspace.id, move |txn, batch| {
-        Box::pin(async move {
-            if let Some(instance) = &row.instance_id {
-                return match runner.apply(txn, batch, instance, EventKind::Retry { by: actor }, "admin").await? {
-                    Ok(_) => Ok(()),
-                    Err(error) => Err(crate::routes::tasks::decision::refused(error)),
-                };
-            }
+    match &row.instance_id {
+        Some(instance) => {
+            let retry = EventKind::Retry { by: access.caller.user.id.clone() };
+            crate::routes::instances::apply(&state, &access.workspace.id, instance, retry, &access.caller.user.id)
+                .await?;
+        }
+        None => {
             let now = now_ms();
+            let txn = crate::db::write_txn(&state.db).await?;
             outbox::Entity::update_many()
                 .col_expr(outbox::Column::Status, Expr::value("pending"))
                 .col_expr(outbox::Column::MaxAttempts, Expr::value(row.attempts + crate::workflows::MAX_ATTEMPTS))
                 .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
                 .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
                 .filter(outbox::Column::Id.eq(row.id.as_str()))
-                .exec(txn)
+                .exec(&txn)
                 .await?;
-            Ok(())
-        })
-    })
-    .await?;
+            let entry = audit::Entry {
+                actor: &access.caller.user.id,
+                action: "outbox.retry",
+                object_type: "outbox",
+                object_id: &row.id,
+                changes: json!({"connector": row.connector, "operation": row.operation}),
+                reason: None,
+            };
+            audit::append(&txn, &access.workspace.id, entry, now).await?;
+            txn.commit().await?;
+        }
+    }
     let row = outbox::Entity::find_by_id(id.as_str()).one(&state.db).await?.ok_or_else(ApiError::not_found)?;
     Ok(Json(view(&row, &[])))
 }

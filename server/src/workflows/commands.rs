@@ -1,8 +1,6 @@
 //! Carrying out a step's commands inside the step's transaction: record writes now, external
 //! calls and notifications as outbox rows that a worker delivers after commit.
 
-use std::collections::BTreeMap;
-
 use engine::form::RecordContext;
 use engine::workflow::Command;
 use sea_orm::sea_query::Expr;
@@ -127,14 +125,8 @@ impl Context<'_> {
         };
         let compiled = self.runner.forms.get(self.txn, &target.id, version).await?;
         let today = crate::clock::today_utc();
-        let mut sequences = BTreeMap::new();
-        for (field, pattern) in compiled.auto_numbers() {
-            let counter = format!("{}:{}:{}", target.id, field, pattern.scope(today));
-            sequences.insert(
-                field.to_owned(),
-                crate::routes::records::next_counter(self.txn, &workspace_id, &counter).await?,
-            );
-        }
+        let sequences =
+            crate::routes::records::draw_numbers(self.txn, &workspace_id, &target.id, &compiled, today).await?;
         let ctx = RecordContext { previous: None, today: Some(today), sequences, ..RecordContext::default() };
         let outcome = compiled.process_owned(data.clone(), &ctx);
         if !outcome.is_valid() {

@@ -19,9 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use engine::workflow::{CompiledWorkflow, Event, EventKind, InstanceState, StepError, Trigger, parse_workflow, step};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde_json::{Value, json};
 
 use crate::audit::Entry;
@@ -228,14 +226,7 @@ impl Runner {
             // A command the database refused (an invalid record to create, say) fails the
             // instance, like a failing rule does; nothing else of the step is kept.
             next = state.clone();
-            next.status = engine::workflow::Status::Failed { node: failure.0, error: failure.1 };
-            for task in &mut next.tasks {
-                if task.status.is_live() {
-                    task.status = engine::workflow::TaskStatus::Cancelled;
-                }
-            }
-            next.tokens.clear();
-            next.timers.clear();
+            next.fail(now, &failure.0, failure.1);
         }
         let event_name = serde_json::to_value(&kind).ok().and_then(|v| v.get("event").cloned()).unwrap_or(Value::Null);
         let entry = Entry {
@@ -341,16 +332,4 @@ where
     batch.flush(&txn).await?;
     txn.commit().await?;
     Ok(out)
-}
-
-/// Placeholders differ between the databases.
-pub(crate) fn placeholder(backend: sea_orm::DbBackend, n: usize) -> String {
-    match backend {
-        sea_orm::DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    }
-}
-
-pub(crate) fn raw(backend: sea_orm::DbBackend, sql: String, values: Vec<sea_orm::Value>) -> Statement {
-    Statement::from_sql_and_values(backend, sql, values)
 }

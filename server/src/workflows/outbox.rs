@@ -34,7 +34,8 @@ pub fn backoff_ms(attempts: i32, jitter_seed: u64) -> i64 {
 /// Leases up to [`BATCH`] due rows for `worker`.
 pub async fn lease(db: &DatabaseConnection, worker: &str, now: i64) -> Result<Vec<outbox::Model>, ApiError> {
     let backend = db.get_database_backend();
-    let p = |n| super::placeholder(backend, n);
+    // Numbered placeholders on PostgreSQL, `?` on SQLite.
+    let p = |n: usize| if backend == DbBackend::Postgres { format!("${n}") } else { "?".to_owned() };
     let lock = if backend == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
     let sql = format!(
         "UPDATE outbox SET status = 'delivering', lease_owner = {w}, lease_until = {until}, \
@@ -51,7 +52,7 @@ pub async fn lease(db: &DatabaseConnection, worker: &str, now: i64) -> Result<Ve
     );
     let values = vec![worker.into(), (now + LEASE_MS).into(), now.into(), now.into(), now.into(), BATCH.into()];
     let txn = crate::db::write_txn(db).await?;
-    let rows = txn.query_all_raw(super::raw(backend, sql, values)).await?;
+    let rows = txn.query_all_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await?;
     txn.commit().await?;
     let ids: Vec<String> = rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect();
     if ids.is_empty() {

@@ -104,11 +104,7 @@ impl Submission {
         if !taken.is_empty() {
             return Err(super::rejected(taken, self.lang));
         }
-        let mut sequences = BTreeMap::new();
-        for (field, pattern) in self.compiled.auto_numbers() {
-            let counter = format!("{}:{}:{}", self.form_id, field, pattern.scope(self.today));
-            sequences.insert(field.to_owned(), super::next_counter(txn, &self.workspace_id, &counter).await?);
-        }
+        let sequences = super::draw_numbers(txn, &self.workspace_id, &self.form_id, &self.compiled, self.today).await?;
         let data = match self.raw {
             Some(raw) => {
                 let ctx = RecordContext { lang: self.lang, previous: None, today: Some(self.today), sequences };

@@ -157,6 +157,23 @@ pub fn diff(before: &Value, after: &Value) -> Value {
     Value::Object(changes)
 }
 
+/// Draws the next number of every auto-number field of `compiled` (a counter per form, field
+/// and pattern scope, so monthly patterns restart monthly), in the caller's transaction.
+pub async fn draw_numbers(
+    db: &impl ConnectionTrait,
+    workspace_id: &str,
+    form_id: &str,
+    compiled: &engine::form::CompiledForm,
+    today: engine::form::Date,
+) -> Result<std::collections::BTreeMap<String, u64>, DbErr> {
+    let mut sequences = std::collections::BTreeMap::new();
+    for (field, pattern) in compiled.auto_numbers() {
+        let counter = format!("{form_id}:{field}:{}", pattern.scope(today));
+        sequences.insert(field.to_owned(), next_counter(db, workspace_id, &counter).await?);
+    }
+    Ok(sequences)
+}
+
 /// The next value of a counter, in the caller's transaction: gapless, because a rolled-back
 /// transaction takes its increment with it, and safe under concurrency, because the upsert
 /// locks the counter's row until commit.

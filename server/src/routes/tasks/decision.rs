@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use engine::workflow::{Decision, EventKind, SignerPosition, StepError, StepErrorCode};
+use engine::workflow::{Decision, EventKind, SignerPosition};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -53,20 +53,6 @@ fn decision(body: &Body) -> Result<Decision, ApiError> {
     })
 }
 
-/// How a refused event shows in the API.
-pub fn refused(error: StepError) -> ApiError {
-    let code = match error.code {
-        StepErrorCode::UnknownTask => "not_found",
-        StepErrorCode::NotAssignee | StepErrorCode::NotEditable => "forbidden",
-        StepErrorCode::InvalidDecision | StepErrorCode::InvalidReturnTarget => "bad_request",
-        StepErrorCode::NotRunning
-        | StepErrorCode::TaskNotOpen
-        | StepErrorCode::AlreadyDecided
-        | StepErrorCode::Stale => "conflict",
-    };
-    ApiError::new(code, error.message).with_details(json!({"reason": error.code}))
-}
-
 pub async fn post(
     State(state): State<AppState>,
     access: InWorkspace<Read>,
@@ -89,17 +75,7 @@ pub async fn post(
         comment: body.comment.clone(),
         edits: body.data.clone(),
     };
-    let runner = state.runner.clone();
     let actor = access.caller.user.id.clone();
-    let applied = crate::workflows::in_transaction(&state.db, &access.workspace.id, move |txn, batch| {
-        Box::pin(async move {
-            match runner.apply(txn, batch, &instance_id, kind, &actor).await? {
-                Ok(state) => Ok(state),
-                // Refused: roll back (nothing was written) and say why.
-                Err(error) => Err(refused(error)),
-            }
-        })
-    })
-    .await?;
+    let applied = crate::routes::instances::apply(&state, &access.workspace.id, &instance_id, kind, &actor).await?;
     Ok(Json(json!({"status": applied.status.name(), "state": applied})))
 }
