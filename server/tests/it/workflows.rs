@@ -313,6 +313,10 @@ on_both!(a_rejected_lot_goes_through_mrb_an_ncr_and_one_erp_return, |app: TestAp
     assert_eq!(peer.total(), 1);
     let (_, rows) = app.send(p.root.request("GET", &format!("{WS}/outbox?status=done"), None)).await;
     assert_eq!(rows["items"][0]["history"].as_array().unwrap().len(), 1);
+    // A delivered call is not retried.
+    let done_id = rows["items"][0]["id"].as_str().unwrap();
+    let (status, _) = app.send(p.root.request("POST", &format!("{WS}/outbox/{done_id}/retry"), None)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
     // The audit chain still verifies with the workflow's entries in it.
     let (_, verify) = app.send(p.root.request("GET", &format!("{WS}/audit/verify"), None)).await;
     assert_eq!(verify["ok"], json!(true), "{verify}");
@@ -470,7 +474,6 @@ on_both!(sla_timers_fire_from_the_worker_and_other_workspaces_see_nothing, |app:
 on_both!(two_workers_deliver_every_row_exactly_once, |app: TestApp| async move {
     let (peer, url) = Peer::start("ok").await;
     let p = setup(&app, &url).await;
-    let _ = &p;
     use sea_orm::EntityTrait;
     let workspace = server::db::entities::workspace::Entity::find().all(&app.db).await.unwrap()[0].id.clone();
     // 1,000 rows written the way actions write them.
@@ -518,4 +521,53 @@ on_both!(two_workers_deliver_every_row_exactly_once, |app: TestApp| async move {
     assert!(calls.values().all(|n| *n == 1), "none twice");
     let (_, done) = app.send(p.root.request("GET", &format!("{WS}/outbox?status=done"), None)).await;
     assert_eq!(done["items"].as_array().unwrap().len(), 500, "the list is capped at 500");
+});
+
+on_both!(bad_requests_are_refused_and_change_nothing, |app: TestApp| async move {
+    let (_peer, url) = Peer::start("ok").await;
+    let p = setup(&app, &url).await;
+    publish(&app, &p.designer, &review()).await;
+    // Connectors: unknown kind, a URL that is not HTTP, a malformed name, a duplicate.
+    for (body, code) in [
+        (json!({"name": "x", "kind": "ftp", "config": {"url": "http://h"}}), "bad_request"),
+        (json!({"name": "x", "kind": "http", "config": {"url": "file:///etc/passwd"}}), "bad_request"),
+        (json!({"name": "Bad Name", "kind": "http", "config": {"url": "http://h"}}), "bad_request"),
+        (json!({"name": "erp", "kind": "http", "config": {"url": "http://h"}}), "already_exists"),
+    ] {
+        let (_, answer) = app.send(p.root.request("POST", &format!("{WS}/connectors"), Some(&body))).await;
+        assert_eq!(answer["code"], json!(code), "{body}");
+    }
+    let (_, connectors) = app.send(p.root.request("GET", &format!("{WS}/connectors"), None)).await;
+    assert_eq!(connectors["items"].as_array().unwrap().len(), 1);
+
+    // Decisions: an unknown action, a return without a target, a signer without a position.
+    submit(&app, &p.member, json!({"lot_no": "L-8", "lot_size": 5, "result": "accept"})).await;
+    let task = inbox(&app, &p.qe).await[0].clone();
+    let id = task["id"].as_str().unwrap();
+    for body in
+        [json!({"action": "shrug"}), json!({"action": "return"}), json!({"action": "add_signer", "users": ["x"]})]
+    {
+        let (status, answer) = decide(&app, &p.qe, id, body.clone()).await;
+        assert_eq!((status, answer["code"].clone()), (StatusCode::BAD_REQUEST, json!("bad_request")), "{body}");
+    }
+    assert_eq!(inbox(&app, &p.qe).await, vec![task.clone()], "still open, unchanged");
+
+    // Withdraw: only the submitter, only before anyone decided. The QE (a member who may not
+    // read another member's record) does not even learn that the instance exists; an admin
+    // may read it but is not the submitter.
+    let instance_id = task["instance"].as_str().unwrap();
+    let withdraw = format!("{WS}/workflow-instances/{instance_id}/withdraw");
+    let (status, _) = app.send(p.qe.request("POST", &withdraw, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = app.send(p.root.request("POST", &withdraw, None)).await;
+    assert_eq!((status, body["details"]["reason"].clone()), (StatusCode::FORBIDDEN, json!("not_assignee")));
+    let (status, body) = app.send(p.member.request("POST", &withdraw, None)).await;
+    assert_eq!((status, body["status"].clone()), (StatusCode::OK, json!("withdrawn")), "{body}");
+    assert!(inbox(&app, &p.qe).await.is_empty());
+    let (status, _) = app.send(p.member.request("POST", &withdraw, None)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Retrying an outbox row that does not exist.
+    let (status, _) = app.send(p.root.request("POST", &format!("{WS}/outbox/nope/retry"), None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 });
