@@ -38,3 +38,11 @@ except TrytonWarning as warning:
     Warning(user=admin, name=warning.name, always=False).save()
     m.click('do')
 print('seeded', product.id, lot.id, m.state)
+
+# A quality control for mirroring IQC results: a length with tolerances and a visual check.
+Control = Model.get('quality.control')
+control = Control(name='IQC Bracket', frequency=1)
+length = control.points.new(name='length', string='Length', type_='float', tolerance_lower=9.9, tolerance_upper=10.1)
+visual = control.points.new(name='visual_ok', string='Visual OK', type_='boolean')
+control.save()
+print('quality control', control.id)

@@ -11,6 +11,8 @@ mod m20261121_000002_audit_heads;
 mod m20261121_000003_workspace_policies;
 mod m20261121_000004_unique_values;
 mod m20261121_000005_workflows;
+mod m20261121_000006_workflow_schedules;
+mod m20261121_000007_user_email;
 
 pub struct Migrator;
 
@@ -23,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_workspace_policies::Migration),
             Box::new(m20261121_000004_unique_values::Migration),
             Box::new(m20261121_000005_workflows::Migration),
+            Box::new(m20261121_000006_workflow_schedules::Migration),
+            Box::new(m20261121_000007_user_email::Migration),
         ]
     }
 }

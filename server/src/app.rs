@@ -59,6 +59,7 @@ impl AppState {
     /// Starts the timer and outbox workers of this process; they stop when `stop` turns true.
     pub fn start_workers(&self, worker: &str, stop: tokio::sync::watch::Receiver<bool>) {
         tokio::spawn(crate::workflows::timers::run(self.db.clone(), self.runner.clone(), stop.clone()));
+        tokio::spawn(crate::workflows::schedules::run(self.db.clone(), self.runner.clone(), stop.clone()));
         tokio::spawn(crate::workflows::outbox::run(
             self.db.clone(),
             self.runner.clone(),

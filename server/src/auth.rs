@@ -113,7 +113,7 @@ async fn token_and_user(state: &AppState, token: &str) -> Result<Option<(TokenRo
     let placeholder = if backend == DbBackend::Postgres { "$1" } else { "?" };
     let sql = format!(
         "SELECT t.id, t.workspace_id, t.expires_at, t.revoked_at, \
-         u.id, u.username, u.display_name, u.password_hash, u.is_admin, u.disabled, u.created_at \
+         u.id, u.username, u.display_name, u.password_hash, u.is_admin, u.disabled, u.created_at, u.email \
          FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = {placeholder}"
     );
     let row = state.db.query_one_raw(Statement::from_sql_and_values(backend, sql, [secret_hash(token).into()])).await?;
@@ -132,6 +132,7 @@ async fn token_and_user(state: &AppState, token: &str) -> Result<Option<(TokenRo
         is_admin: row.try_get_by_index(8)?,
         disabled: row.try_get_by_index(9)?,
         created_at: row.try_get_by_index(10)?,
+        email: row.try_get_by_index(11)?,
     };
     Ok(Some((token, user)))
 }

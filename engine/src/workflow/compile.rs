@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use serde_json::Value;
+
 use super::duration::parse_duration;
 use super::graph::{join_of, reach};
 use super::model::{Approval, NodeKind, SlaAction, Trigger, WorkflowDefinition};
@@ -40,6 +42,9 @@ pub struct CompiledWorkflow {
     /// Join id -> its parallel split's id.
     pub(crate) split_of: HashMap<String, String>,
     pub(crate) start: String,
+    /// A schedule trigger's interval in milliseconds and its compiled `when`.
+    pub(crate) every: Option<i64>,
+    pub(crate) trigger_rule: Option<Rule>,
 }
 
 impl std::fmt::Debug for CompiledWorkflow {
@@ -395,14 +400,15 @@ impl CompiledWorkflow {
                 _ => {}
             }
         }
+        let (mut every_ms, mut trigger_rule) = (None, None);
         match &def.trigger {
             Trigger::FieldChanged { field, .. } if !field_exists(field) => {
                 issues.push(Issue::new("/trigger/field", Code::UnknownField).param("field", field.as_str()));
             }
             Trigger::Schedule { every, when } => {
-                let _ = duration("/trigger/every".into(), every, &mut issues);
+                every_ms = duration("/trigger/every".into(), every, &mut issues);
                 if let Some(when) = when {
-                    check_rule("/trigger/when".into(), "trigger".into(), when, false, &mut issues);
+                    trigger_rule = check_rule("/trigger/when".into(), "trigger".into(), when, false, &mut issues);
                 }
             }
             _ => {}
@@ -421,7 +427,26 @@ impl CompiledWorkflow {
             durations,
             split_of,
             start,
+            every: every_ms,
+            trigger_rule,
         })
+    }
+
+    /// A schedule trigger's interval in milliseconds (None for other triggers).
+    pub fn schedule_every(&self) -> Option<i64> {
+        self.every
+    }
+
+    /// Whether a scheduled round starts an instance on `record` (its `when`, if any; a rule
+    /// that fails counts as no, with the error for the caller to log).
+    pub fn scheduled_for(&self, record: &Value) -> Result<bool, crate::rules::RuleError> {
+        let Some(rule) = &self.trigger_rule else { return Ok(true) };
+        let variables = vec![
+            ("record", crate::rules::to_dynamic(record)),
+            ("submitter", rhai::Dynamic::from(String::new())),
+            ("instance", rhai::Dynamic::from(String::new())),
+        ];
+        self.sandbox.eval_bool(rule, variables)
     }
 
     pub fn node(&self, id: &str) -> Option<&super::model::Node> {

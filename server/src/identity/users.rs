@@ -56,6 +56,7 @@ pub async fn create(
         is_admin: Set(is_admin),
         disabled: Set(false),
         created_at: Set(super::now_ms()),
+        email: Set(None),
     };
     model.insert(db).await.map_err(|e| CreateUserError::Db(e.to_string()))
 }

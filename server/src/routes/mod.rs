@@ -87,6 +87,15 @@ pub fn endpoints() -> Vec<Entry> {
         op(M::POST, "/api/v1/auth/logout", "auth", "signed in", "End the session", None, post(auth::logout::post)),
         op(M::GET, "/api/v1/me", "auth", "signed in", "The caller and their workspaces", None, get(auth::me::get)),
         op(
+            M::PATCH,
+            "/api/v1/me",
+            "auth",
+            "signed in",
+            "Change the caller's display name or e-mail address",
+            Some("{display_name?, email?}"),
+            patch(auth::me::patch),
+        ),
+        op(
             M::GET,
             "/api/v1/auth/tokens",
             "auth",

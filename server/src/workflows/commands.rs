@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::Runner;
 use crate::audit::Entry;
-use crate::db::entities::{connector, form, notification, outbox, record, workflow_instance};
+use crate::db::entities::{connector, form, notification, outbox, record, user, workflow_instance};
 use crate::db::group_commit::Batch;
 use crate::error::ApiError;
 use crate::identity::new_id;
@@ -198,7 +198,15 @@ impl Context<'_> {
             .one(self.txn)
             .await?;
         if channel.is_some() {
-            let payload = json!({"users": users, "message": message, "node": node, "instance": self.instance.id, "record": self.record.id});
+            // Addresses are read now, in the transaction, so the row holds what the channel needs.
+            let recipients: Vec<Value> = user::Entity::find()
+                .filter(user::Column::Id.is_in(users.iter().cloned()))
+                .all(self.txn)
+                .await?
+                .into_iter()
+                .map(|u| json!({"id": u.id, "username": u.username, "display_name": u.display_name, "email": u.email}))
+                .collect();
+            let payload = json!({"users": users, "recipients": recipients, "message": message, "node": node, "instance": self.instance.id, "record": self.record.id});
             let key = format!("{}/notify/{}", self.instance.id, new_id());
             enqueue(self.txn, &self.instance.workspace_id, None, NOTIFY_CONNECTOR, "notify", &payload, &key, self.now)
                 .await?;

@@ -6,6 +6,7 @@
 //! - `jsonrpc`: `{url}`; the operation is the method and the payload the params; an `error`
 //!   member is a business failure.
 //! - `tryton`: the Tryton ERP profile (`tryton.rs`).
+//! - `smtp`: e-mail through a relay (`smtp.rs`), for the `notify` channel.
 //!
 //! Secrets are stored apart from the config, never returned by the API and never logged.
 
@@ -26,7 +27,7 @@ pub enum Outcome {
     Retry(String),
 }
 
-pub const KINDS: &[&str] = &["http", "jsonrpc", "tryton"];
+pub const KINDS: &[&str] = &["http", "jsonrpc", "tryton", "smtp"];
 
 /// The operations a connector offers to workflow definitions (`*` for any).
 pub fn operations(connector: &connector::Model) -> Vec<String> {
@@ -40,6 +41,9 @@ pub fn operations(connector: &connector::Model) -> Vec<String> {
 pub fn check_config(kind: &str, config: &Value) -> Result<(), String> {
     if !KINDS.contains(&kind) {
         return Err(format!("unknown connector kind “{kind}” (expected one of {})", KINDS.join(", ")));
+    }
+    if kind == "smtp" {
+        return super::smtp::check_config(config);
     }
     let url = config.get("url").and_then(Value::as_str).ok_or("the config needs a `url`")?;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -60,8 +64,11 @@ pub async fn deliver(
     payload: &Value,
     key: &str,
 ) -> Outcome {
-    if connector.kind == "tryton" {
-        return super::tryton::deliver(http, connector, operation, payload, key).await;
+    match connector.kind.as_str() {
+        "tryton" => return super::tryton::deliver(http, connector, operation, payload, key).await,
+        "smtp" if operation == "notify" => return super::smtp::deliver(connector, payload, key).await,
+        "smtp" => return Outcome::Failed(format!("an smtp connector only sends notifications, not “{operation}”")),
+        _ => {}
     }
     let url = connector.config.get("url").and_then(Value::as_str).unwrap_or_default();
     let secret = connector.secret.as_deref().unwrap_or_default();

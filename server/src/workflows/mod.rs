@@ -9,6 +9,8 @@
 mod commands;
 pub mod connectors;
 pub mod outbox;
+pub mod schedules;
+pub mod smtp;
 pub mod timers;
 pub mod tryton;
 

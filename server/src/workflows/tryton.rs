@@ -8,6 +8,13 @@
 //! assigned and done; each step first reads the state, so a repeated delivery continues where
 //! the last one stopped. Not enough stock leaves it `waiting` after `assign_try`: a business
 //! failure. Tryton's UserWarnings are acknowledged and the call repeated.
+//!
+//! `quality_inspection` payload: `{control, reference, points: {name: value}, result?}`
+//! (control by name). It mirrors an inspection judged here: the inspection is found by our
+//! reference or created with the points, processed (Tryton judges the points against its
+//! tolerances), and, when `result` (`passed`/`failed`, or `accept`/`reject`) says otherwise,
+//! set to our judgement — ours is the record of truth, Tryton's own verdict is returned as
+//! `tryton_verdict`.
 
 use std::time::Duration;
 
@@ -133,6 +140,7 @@ pub async fn deliver(
 ) -> Outcome {
     let result = match operation {
         "supplier_return" => supplier_return(http, connector, payload, key).await,
+        "quality_inspection" => quality_inspection(http, connector, payload, key).await,
         other => Err(Error::Failed(format!("the Tryton profile has no operation “{other}”"))),
     };
     match result {
@@ -227,4 +235,71 @@ async fn supplier_return(
         }
     }
     Err(Error::Retry("the supplier return did not reach done".into()))
+}
+
+async fn quality_inspection(
+    http: &reqwest::Client,
+    connector: &connector::Model,
+    payload: &Value,
+    key: &str,
+) -> Result<Value, Error> {
+    let reference = match payload.get("reference").and_then(Value::as_str) {
+        Some(r) if !r.is_empty() => r.to_owned(),
+        _ => key.to_owned(),
+    };
+    let wanted = match payload.get("result").and_then(Value::as_str) {
+        None => None,
+        Some("passed" | "accept" | "pass") => Some("passed"),
+        Some("failed" | "reject" | "fail") => Some("failed"),
+        Some(other) => return Err(Error::Failed(format!("unknown inspection result “{other}”"))),
+    };
+    let session = Session::open(http, connector).await?;
+    let model = "quality.inspection";
+    let existing = session
+        .call(
+            &format!("model.{model}.search"),
+            vec![json!([["reference", "=", reference]]), json!(0), json!(1), Value::Null],
+        )
+        .await?;
+    let id = match existing.get(0).and_then(Value::as_i64) {
+        Some(id) => id,
+        None => {
+            let name = payload.get("control").and_then(Value::as_str).unwrap_or_default();
+            let control = session.find("quality.control", json!([["name", "=", name]]), "such quality control").await?;
+            let points = payload.get("points").cloned().unwrap_or_else(|| json!({}));
+            if !points.is_object() {
+                return Err(Error::Failed("`points` must map point names to values".into()));
+            }
+            let created = session
+                .call(
+                    &format!("model.{model}.create"),
+                    vec![json!([{"control": control, "reference": reference, "points": points}])],
+                )
+                .await?;
+            created.get(0).and_then(Value::as_i64).ok_or_else(|| Error::Retry("Tryton created nothing".into()))?
+        }
+    };
+    let read = format!("model.{model}.read");
+    let fields = json!(["state", "number"]);
+    let mut current = session.call(&read, vec![json!([id]), fields.clone()]).await?;
+    let state = |read: &Value| read.pointer("/0/state").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if state(&current) == "pending" {
+        session.call(&format!("model.{model}.process"), vec![json!([id])]).await?;
+        current = session.call(&read, vec![json!([id]), fields.clone()]).await?;
+    }
+    let verdict = state(&current);
+    if let Some(wanted) = wanted
+        && wanted != verdict
+    {
+        let button = if wanted == "passed" { "pass_" } else { "fail" };
+        session.call(&format!("model.{model}.{button}"), vec![json!([id])]).await?;
+        current = session.call(&read, vec![json!([id]), fields.clone()]).await?;
+    }
+    Ok(json!({
+        "id": id,
+        "number": current.pointer("/0/number").cloned().unwrap_or(Value::Null),
+        "state": state(&current),
+        "tryton_verdict": verdict,
+        "reference": reference,
+    }))
 }

@@ -72,7 +72,13 @@ fn prepared() -> &'static (PathBuf, PathBuf) {
             run(Command::new(venv.join("bin/pip")).args(["install", "--quiet"]).args(PACKAGES), "pip install tryton");
             std::fs::write(&complete, PACKAGES.join("\n")).unwrap();
         }
-        let seeded = cache.join("erp-seeded.sqlite");
+        // The seeded database is named after the seed script's contents, so a changed script
+        // seeds anew instead of reusing a stale database.
+        let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e/tryton/seed.py");
+        let script = std::fs::read(&seed).unwrap();
+        let digest =
+            script.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3));
+        let seeded = cache.join(format!("erp-seeded-{digest:016x}.sqlite"));
         if !seeded.exists() {
             let dir = cache.join(format!("seeding-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
@@ -92,8 +98,7 @@ fn prepared() -> &'static (PathBuf, PathBuf) {
             };
             admin(&["--all", "--email", "admin@example.com"]);
             admin(&["-u", "purchase", "stock_lot", "quality", "--activate-dependencies"]);
-            let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e/tryton/seed.py");
-            run(Command::new(venv.join("bin/python")).arg(seed).arg(&config), "seeding Tryton");
+            run(Command::new(venv.join("bin/python")).arg(&seed).arg(&config), "seeding Tryton");
             let partial = cache.join(format!("erp-{}.sqlite", std::process::id()));
             std::fs::copy(dir.join("db/erp.sqlite"), &partial).unwrap();
             std::fs::rename(&partial, &seeded).unwrap();
@@ -163,8 +168,9 @@ impl Tryton {
         }
     }
 
-    /// Supplier returns whose reference is `reference`: (number, state, quantity, product code, lot).
-    pub async fn returns(&self, reference: &str) -> Vec<Value> {
+    /// Calls Tryton as the admin (a fresh session), for checking what the ERP holds.
+    async fn admin_call(&self, method: &str, params: Value) -> Value {
+        use base64::Engine as _;
         let http = reqwest::Client::new();
         let url = format!("{}/erp/rpc/", self.url());
         let post = |method: &str, params: Value, auth: Option<String>| {
@@ -176,36 +182,53 @@ impl Tryton {
                 request = request.header("authorization", auth);
             }
             async move {
-                serde_json::from_str::<Value>(&request.send().await.unwrap().text().await.unwrap()).unwrap()["result"]
-                    .clone()
+                let answer: Value = serde_json::from_str(&request.send().await.unwrap().text().await.unwrap()).unwrap();
+                assert!(answer["error"].is_null(), "{answer}");
+                answer["result"].clone()
             }
         };
         let login = post("common.db.login", json!(["admin", {"password": "admin"}, "en"]), None).await;
-        use base64::Engine as _;
         let token = base64::engine::general_purpose::STANDARD.encode(format!(
             "admin:{}:{}",
             login[0],
             login[1].as_str().unwrap()
         ));
-        let auth = Some(format!("Session {token}"));
-        let ctx = json!({"company": 1});
-        let shipments = post(
-            "model.stock.shipment.in.return.search_read",
-            json!([[["reference", "=", reference]], 0, null, null, ["number", "state", "moves"], ctx]),
-            auth.clone(),
-        )
-        .await;
-        let mut out = Vec::new();
-        for shipment in shipments.as_array().cloned().unwrap_or_default() {
-            let moves = post(
-                "model.stock.move.read",
-                json!([shipment["moves"], ["quantity", "product.code", "lot.number"], ctx]),
-                auth.clone(),
+        let mut params = params.as_array().cloned().unwrap();
+        params.push(json!({"company": 1}));
+        post(method, Value::Array(params), Some(format!("Session {token}"))).await
+    }
+
+    /// Supplier returns whose reference is `reference`: number, state and moves (quantity,
+    /// product code, lot number).
+    pub async fn returns(&self, reference: &str) -> Vec<Value> {
+        let shipments = self
+            .admin_call(
+                "model.stock.shipment.in.return.search_read",
+                json!([[["reference", "=", reference]], 0, null, null, ["number", "state", "moves"]]),
             )
             .await;
+        let mut out = Vec::new();
+        for shipment in shipments.as_array().cloned().unwrap_or_default() {
+            let moves = self
+                .admin_call(
+                    "model.stock.move.read",
+                    json!([shipment["moves"], ["quantity", "product.code", "lot.number"]]),
+                )
+                .await;
             out.push(json!({"number": shipment["number"], "state": shipment["state"], "moves": moves}));
         }
         out
+    }
+
+    /// Quality inspections whose reference is `reference`: number, state, points, control name.
+    pub async fn inspections(&self, reference: &str) -> Vec<Value> {
+        let found = self
+            .admin_call(
+                "model.quality.inspection.search_read",
+                json!([[["reference", "=", reference]], 0, null, null, ["number", "state", "points", "control.name"]]),
+            )
+            .await;
+        found.as_array().cloned().unwrap_or_default()
     }
 }
 
@@ -315,4 +338,89 @@ on_both!(iqc_reject_makes_exactly_one_supplier_return_in_tryton, |app: TestApp| 
     assert_eq!(blocked["status"], json!("blocked"), "{blocked}");
     let error = record(&app, &p.root, &fourth).await["data"]["erp_error"].clone();
     assert!(error.as_str().unwrap().contains("not enough stock"), "{error}");
+});
+
+/// Mirrors every submitted IQC record into Tryton's quality module at once; the length stands
+/// in for the measured characteristic and our judgement is the record's `result`.
+fn mirror(control: &str) -> Value {
+    json!({
+        "key": "iqc-mirror", "form": "iqc", "trigger": {"on": "submitted"},
+        "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "mirror", "kind": "action",
+             "script": format!("call(\"erp\", \"quality_inspection\", #{{ control: \"{control}\", reference: record.id, points: #{{ length: record.length, visual_ok: true }}, result: record.result }})"),
+             "results": {"erp_no": "number", "note": "tryton_verdict"}, "error_field": "erp_error"},
+            {"id": "end", "kind": "end"}
+        ],
+        "edges": [{"from": "start", "to": "mirror"}, {"from": "mirror", "to": "end"}]
+    })
+}
+
+on_both!(iqc_results_are_mirrored_as_tryton_quality_inspections, |app: TestApp| async move {
+    use crate::workflows::*;
+    let erp = Tryton::start().await;
+    let p = setup(&app, "http://127.0.0.1:9/unused").await;
+    let connector = json!({"name": "erp", "kind": "tryton", "config": {"url": erp.url(), "database": "erp", "username": "admin"}, "secret": "admin"});
+    let (status, body) = app.send(p.root.request("PUT", &format!("{WS}/connectors/erp"), Some(&connector))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    publish(&app, &p.designer, &mirror("IQC Bracket")).await;
+
+    let cases = [
+        // (length, our result, Tryton's own verdict, the state Tryton ends in)
+        (10.0, "accept", "passed", "passed"),
+        (10.5, "reject", "failed", "failed"),
+        // Tryton's tolerances pass it, our inspector rejected it: ours wins, Tryton's is kept.
+        (10.05, "reject", "passed", "failed"),
+    ];
+    for (length, result, verdict, state) in cases {
+        let id =
+            submit(&app, &p.member, json!({"lot_no": "LOT-A1", "lot_size": 10, "result": result, "length": length}))
+                .await;
+        drain(&app).await;
+        let found = erp.inspections(&id).await;
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0]["state"], json!(state), "{found:?}");
+        assert_eq!(found[0]["points"]["length"], json!(length));
+        assert_eq!(found[0]["control."]["name"], json!("IQC Bracket"));
+        let data = record(&app, &p.root, &id).await["data"].clone();
+        assert_eq!(data["erp_no"], found[0]["number"], "{data}");
+        assert_eq!(data["note"], json!(verdict), "{data}");
+
+        // Delivering the same row again (a worker that died before recording) finds the
+        // inspection by our reference instead of making a second one.
+        let connector = {
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            server::db::entities::connector::Entity::find()
+                .filter(server::db::entities::connector::Column::Name.eq("erp"))
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        let again = server::workflows::tryton::deliver(
+            &app.state.http,
+            &connector,
+            "quality_inspection",
+            &json!({"control": "IQC Bracket", "reference": id, "points": {"length": length, "visual_ok": true}, "result": result}),
+            "unused",
+        )
+        .await;
+        assert!(matches!(again, server::workflows::connectors::Outcome::Done(_)), "{again:?}");
+        assert_eq!(erp.inspections(&id).await.len(), 1);
+    }
+
+    // An unknown control is a business error on the record, not a retry loop.
+    let (status, body) = app
+        .send(p.designer.request("PUT", &format!("{WS}/workflows/iqc-mirror"), Some(&mirror("No Such Control"))))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) =
+        app.send(p.designer.request("POST", &format!("{WS}/workflows/iqc-mirror/publish"), None)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id =
+        submit(&app, &p.member, json!({"lot_no": "LOT-A1", "lot_size": 10, "result": "accept", "length": 10.0})).await;
+    drain(&app).await;
+    let error = record(&app, &p.root, &id).await["data"]["erp_error"].clone();
+    assert!(error.as_str().unwrap().contains("no such quality control"), "{error}");
+    assert!(erp.inspections(&id).await.is_empty());
 });

@@ -75,6 +75,7 @@ fn iqc_form() -> Value {
         {"key": "lot_size", "type": "number", "integer": true, "min": 1, "required": true},
         {"key": "result", "type": "select", "options": [{"value": "accept"}, {"value": "reject"}], "required": true},
         {"key": "note", "type": "text"},
+        {"key": "length", "type": "number", "unit": "mm"},
         {"key": "erp_no", "type": "text"},
         {"key": "erp_error", "type": "text"}
     ]})

@@ -15,6 +15,7 @@ pub mod session;
 pub mod user;
 pub mod workflow;
 pub mod workflow_instance;
+pub mod workflow_schedule;
 pub mod workflow_task;
 pub mod workflow_timer;
 pub mod workflow_version;

@@ -11,6 +11,7 @@ pub struct Model {
     pub is_admin: bool,
     pub disabled: bool,
     pub created_at: i64,
+    pub email: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

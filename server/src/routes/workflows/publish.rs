@@ -60,12 +60,15 @@ pub async fn post(
     })?;
     let catalog = catalog(&state, &txn, &access.workspace.id).await?;
     let trigger = serde_json::to_value(&definition.trigger).ok().and_then(|t| t.get("on").cloned()).unwrap_or_default();
-    if let Err(mut issues) = CompiledWorkflow::compile(definition, Some(&catalog)) {
-        engine::form::localize(&mut issues, lang);
-        return Err(
-            ApiError::new("validation_failed", "the workflow has problems").with_details(json!({"errors": issues}))
-        );
-    }
+    let compiled = match CompiledWorkflow::compile(definition, Some(&catalog)) {
+        Ok(compiled) => compiled,
+        Err(mut issues) => {
+            engine::form::localize(&mut issues, lang);
+            return Err(
+                ApiError::new("validation_failed", "the workflow has problems").with_details(json!({"errors": issues}))
+            );
+        }
+    };
     let version = row.latest_version.unwrap_or(0) + 1;
     let now = now_ms();
     workflow_version::Entity::insert(workflow_version::ActiveModel {
@@ -85,6 +88,7 @@ pub async fn post(
         .filter(workflow::Column::Id.eq(row.id.as_str()))
         .exec(&txn)
         .await?;
+    crate::workflows::schedules::on_publish(&txn, &row, compiled.schedule_every(), now).await?;
     let entry = Entry {
         actor: &access.caller.user.id,
         action: "workflow.publish",
