@@ -13,6 +13,7 @@ mod m20261121_000004_unique_values;
 mod m20261121_000005_workflows;
 mod m20261121_000006_workflow_schedules;
 mod m20261121_000007_user_email;
+mod m20261121_000008_workspace_offset;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_workflows::Migration),
             Box::new(m20261121_000006_workflow_schedules::Migration),
             Box::new(m20261121_000007_user_email::Migration),
+            Box::new(m20261121_000008_workspace_offset::Migration),
         ]
     }
 }

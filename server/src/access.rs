@@ -90,7 +90,7 @@ async fn resolve(state: &AppState, slug: &str, user_id: &str) -> Result<Option<R
         _ => ("?", "?"),
     };
     let sql = format!(
-        "SELECT w.id, w.slug, w.name, w.created_at, m.roles, p.updated_at, p.text FROM workspaces w \
+        "SELECT w.id, w.slug, w.name, w.created_at, m.roles, p.updated_at, p.text, w.utc_offset_minutes FROM workspaces w \
          LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = {a} \
          LEFT JOIN workspace_policies p ON p.workspace_id = w.id WHERE w.slug = {b}"
     );
@@ -102,6 +102,7 @@ async fn resolve(state: &AppState, slug: &str, user_id: &str) -> Result<Option<R
         slug: row.try_get_by_index(1)?,
         name: row.try_get_by_index(2)?,
         created_at: row.try_get_by_index(3)?,
+        utc_offset_minutes: row.try_get_by_index(7)?,
     };
     let roles: Option<serde_json::Value> = row.try_get_by_index(4)?;
     let roles = roles.and_then(|r| serde_json::from_value::<Vec<String>>(r).ok()).unwrap_or_default();

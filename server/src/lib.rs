@@ -14,5 +14,6 @@ pub mod identity;
 pub mod json;
 pub mod lang;
 pub mod metrics;
+pub mod reports;
 mod routes;
 pub mod workflows;

@@ -11,6 +11,7 @@ mod metrics;
 mod openapi;
 mod outbox;
 pub(crate) mod records;
+mod reports;
 pub(crate) mod tasks;
 mod workflows;
 mod workspaces;
@@ -306,6 +307,15 @@ pub fn endpoints() -> Vec<Entry> {
         ),
         op(M::GET, ws("/audit"), "audit", "admin", "The audit log, in order", None, get(audit::list)),
         op(M::GET, ws("/audit/verify"), "audit", "admin", "Verify the audit hash chain", None, get(audit::verify)),
+        op(
+            M::POST,
+            ws("/reports/run"),
+            "reports",
+            "read (form) + field and row permissions",
+            "Run a report spec: aggregated groups and chart-ready data",
+            Some("{form, filter?, dimensions?, measures, sort?, limit?, chart?}"),
+            post(reports::run),
+        ),
         op(M::GET, ws("/workflows"), "workflows", "read", "Workflows of the workspace", None, get(workflows::list)),
         op(
             M::POST,

@@ -20,14 +20,14 @@ pub(crate) const WS: &str = "/api/v1/workspaces/plant-a";
 /// A JSON-RPC endpoint on a free loopback port that counts calls per idempotency key and
 /// answers as `mode` says: `ok`, `fail_first:N` (503 N times), `business` (an error member).
 #[derive(Clone, Default)]
-struct Peer {
-    calls: Arc<Mutex<HashMap<String, u32>>>,
+pub(crate) struct Peer {
+    pub(crate) calls: Arc<Mutex<HashMap<String, u32>>>,
     mode: Arc<Mutex<String>>,
     seen: Arc<Mutex<u32>>,
 }
 
 impl Peer {
-    async fn start(mode: &str) -> (Peer, String) {
+    pub(crate) async fn start(mode: &str) -> (Peer, String) {
         let peer = Peer { mode: Arc::new(Mutex::new(mode.to_owned())), ..Peer::default() };
         let handler_peer = peer.clone();
         let app = axum::Router::new().route(

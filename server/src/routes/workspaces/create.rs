@@ -21,6 +21,9 @@ use crate::json::AppJson;
 pub struct NewWorkspace {
     slug: String,
     name: String,
+    /// Minutes east of UTC (480 for China), for reports by local date.
+    #[serde(default)]
+    utc_offset_minutes: Option<i32>,
 }
 
 /// A slug: a lowercase letter, then lowercase letters, digits and `-`; 2 to 63 characters.
@@ -46,6 +49,9 @@ pub async fn post(
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::new("bad_request", "a name is 1 to 200 characters"));
     }
+    if new.utc_offset_minutes.is_some_and(|m| !(-720..=840).contains(&m)) {
+        return Err(ApiError::new("bad_request", "utc_offset_minutes must be from -720 to 840"));
+    }
     let txn = crate::db::write_txn(&state.db).await?;
     if workspace::Entity::find().filter(workspace::Column::Slug.eq(new.slug.as_str())).one(&txn).await?.is_some() {
         return Err(ApiError::new("already_exists", "a workspace with this slug exists"));
@@ -56,6 +62,7 @@ pub async fn post(
         slug: Set(new.slug.clone()),
         name: Set(name.to_owned()),
         created_at: Set(now),
+        utc_offset_minutes: Set(new.utc_offset_minutes.unwrap_or(0)),
     }
     .insert(&txn)
     .await?;

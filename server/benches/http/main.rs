@@ -8,6 +8,9 @@
 //!   concurrency, in the same run.
 //! - List latency at 100,000 records (first page, a filter, a filter with its total, a nested
 //!   filter, a sort) — against the same filtered SELECT run directly through sea-orm.
+//! - Workflow instances per second end to end (`workflows.rs`): submit a record that starts a
+//!   5-node approval with one condition, then the approver takes each task from the inbox and
+//!   approves it, to the end — against plain submissions at the same concurrency.
 //! - The server's peak resident memory (VmHWM).
 //!
 //! `cargo xtask bench http` runs it; PostgreSQL at `FORMWORK_BENCH_POSTGRES` (default
@@ -30,6 +33,8 @@ const SINGLE: usize = 300;
 const PER_CLIENT: usize = 200;
 const CLIENTS: usize = 16;
 const LIST_RECORDS: usize = 100_000;
+
+mod workflows;
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -140,6 +145,8 @@ fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Valu
     let (jobs, commits) = (metric("formwork_group_commit_jobs_total"), metric("formwork_group_commits_total"));
     println!("group commit: {jobs} submissions in {commits} transactions ({:.1} per commit)", jobs / commits.max(1.0));
 
+    workflows::run(&server, &token, input, &one, &many);
+
     // Lists at 100,000 records: seeded directly (the submission path was measured above).
     let db = runtime.block_on(server::db::connect(&database)).expect("server database");
     // FORMWORK_BENCH_LIST_RECORDS shortens the list phase when profiling submissions.
@@ -167,13 +174,13 @@ fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Valu
     println!("\npeak server memory (VmHWM): {:.1} MiB", server.peak_memory_kib() as f64 / 1024.0);
 }
 
-struct Timing {
-    rate: f64,
-    p50: f64,
-    p99: f64,
+pub(crate) struct Timing {
+    pub(crate) rate: f64,
+    pub(crate) p50: f64,
+    pub(crate) p99: f64,
 }
 
-fn timing(mut latencies: Vec<Duration>, elapsed: Duration) -> Timing {
+pub(crate) fn timing(mut latencies: Vec<Duration>, elapsed: Duration) -> Timing {
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3;
     Timing { rate: latencies.len() as f64 / elapsed.as_secs_f64(), p50: at(0.5), p99: at(0.99) }
@@ -378,9 +385,9 @@ fn lists(server: &Server, token: &str, query: &str) -> Timing {
 }
 
 /// The release `formwork` binary serving one database.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Server {
@@ -476,20 +483,20 @@ impl Drop for Server {
 }
 
 /// A minimal HTTP/1.1 keep-alive client (no client crate in the build for this alone).
-struct Http {
+pub(crate) struct Http {
     reader: BufReader<TcpStream>,
     cookie: Option<String>,
     csrf: Option<String>,
 }
 
 impl Http {
-    fn connect(port: u16) -> Http {
+    pub(crate) fn connect(port: u16) -> Http {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream.set_nodelay(true).unwrap();
         Http { reader: BufReader::new(stream), cookie: None, csrf: None }
     }
 
-    fn send(&mut self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+    pub(crate) fn send(&mut self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
         let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
         if let Some(token) = token {
             head.push_str(&format!("Authorization: Bearer {token}\r\n"));

@@ -1,0 +1,97 @@
+//! Running report plans in the database (DESIGN §7): one aggregate query per report (two
+//! with a top-N: the ranking first), so a million records never travel into Rust — only
+//! their groups do.
+
+pub mod sql;
+
+use engine::report::{Column, Plan, ResultRow};
+use sea_orm::{ConnectionTrait, Statement};
+
+use sql::Query;
+pub use sql::Scope;
+
+use crate::error::ApiError;
+
+/// More groups than this is a report that needs a limit or a top-N, not a chart.
+pub const MAX_GROUPS: usize = 100_000;
+
+/// The filter and scope shared by every query of a report.
+fn conditions(query: &mut Query, plan: &Plan, scope: &Scope<'_>) -> String {
+    let mut text = query.scope(scope);
+    if let Some(filter) = &plan.filter {
+        text.push_str(" AND ");
+        text.push_str(&query.condition(filter));
+    }
+    text
+}
+
+/// The groups of `plan` over the records in `scope`, sorted, with cumulative shares, limited.
+pub async fn run(db: &impl ConnectionTrait, plan: &Plan, scope: &Scope<'_>) -> Result<Vec<ResultRow>, ApiError> {
+    let backend = db.get_database_backend();
+    // The top values first: ranked by their measure over every other dimension.
+    let mut top_values = None;
+    if let Some((dimension, n, by)) = plan.top() {
+        let mut query = Query::new(backend, scope.offset_minutes);
+        let source = &plan.dimensions[dimension];
+        let expression = query.dimension(&source.source, source.bucket);
+        let measure = query.aggregate(&plan.measures[by].aggregate);
+        let from = query.from(plan);
+        let mut text = conditions(&mut query, plan, scope);
+        text.push_str(&format!(" AND {expression} IS NOT NULL"));
+        let descending = plan.sort.iter().find(|(c, _)| *c == Column::Measure(by)).is_none_or(|(_, d)| *d);
+        let direction = if descending { "DESC" } else { "ASC" };
+        let limit = query.param(i64::from(n));
+        // Ties break on the value, so the same data always ranks the same way.
+        let sql = format!(
+            "SELECT {expression} AS d, {measure} AS m FROM {from} WHERE {text} GROUP BY 1 \
+             ORDER BY m {direction} NULLS LAST, d LIMIT {limit}"
+        );
+        let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, query.values)).await?;
+        let values: Result<Vec<String>, _> = rows.iter().map(|r| r.try_get_by_index::<String>(0)).collect();
+        top_values = Some((dimension, values?));
+    }
+
+    let mut query = Query::new(backend, scope.offset_minutes);
+    let mut select = Vec::new();
+    for (i, dimension) in plan.dimensions.iter().enumerate() {
+        let mut expression = query.dimension(&dimension.source, dimension.bucket);
+        if let Some((index, values)) = &top_values
+            && *index == i
+        {
+            expression = query.folded(&expression, values);
+        }
+        select.push(expression);
+    }
+    for measure in &plan.measures {
+        select.push(query.aggregate(&measure.aggregate));
+    }
+    let from = query.from(plan);
+    let text = conditions(&mut query, plan, scope);
+    let mut sql = format!("SELECT {} FROM {from} WHERE {text}", select.join(", "));
+    if !plan.dimensions.is_empty() {
+        let positions: Vec<String> = (1..=plan.dimensions.len()).map(|i| i.to_string()).collect();
+        sql.push_str(&format!(" GROUP BY {}", positions.join(", ")));
+    }
+    let cap = query.param((MAX_GROUPS + 1) as i64);
+    sql.push_str(&format!(" LIMIT {cap}"));
+    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, query.values)).await?;
+    if rows.len() > MAX_GROUPS {
+        return Err(ApiError::new(
+            "too_many_groups",
+            format!("the report has more than {MAX_GROUPS} groups: add a filter, a coarser bucket or a top-N"),
+        ));
+    }
+    let dimensions = plan.dimensions.len();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut result = ResultRow { dimensions: Vec::with_capacity(dimensions), measures: Vec::new() };
+        for i in 0..dimensions {
+            result.dimensions.push(row.try_get_by_index::<Option<String>>(i)?);
+        }
+        for i in 0..plan.measures.len() {
+            result.measures.push(row.try_get_by_index::<Option<f64>>(dimensions + i)?);
+        }
+        out.push(result);
+    }
+    Ok(engine::report::finish(plan, out))
+}

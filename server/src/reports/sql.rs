@@ -1,0 +1,321 @@
+//! A report plan rendered to one aggregate query for SQLite or PostgreSQL. Field keys come
+//! from the plan, which took them from the form definition (`[a-z0-9_]` only); every value
+//! a user wrote is a bound parameter.
+
+use engine::report::{Aggregate, Bucket, Cond, Kind, OTHERS, Op, Plan, Source};
+use sea_orm::{DbBackend, Value as SqlValue};
+use serde_json::Value;
+
+/// The records a report may see: the form's live records in the caller's row scope.
+pub struct Scope<'a> {
+    pub workspace_id: &'a str,
+    pub form_id: &'a str,
+    /// Only the caller's own records.
+    pub own: Option<&'a str>,
+    /// Minutes east of UTC for local dates.
+    pub offset_minutes: i32,
+}
+
+pub struct Query {
+    backend: DbBackend,
+    pub values: Vec<SqlValue>,
+    offset: i32,
+}
+
+impl Query {
+    pub fn new(backend: DbBackend, offset: i32) -> Query {
+        Query { backend, values: Vec::new(), offset }
+    }
+
+    fn pg(&self) -> bool {
+        self.backend == DbBackend::Postgres
+    }
+
+    pub fn param(&mut self, value: impl Into<SqlValue>) -> String {
+        self.values.push(value.into());
+        if self.pg() { format!("${}", self.values.len()) } else { format!("?{}", self.values.len()) }
+    }
+
+    fn type_of(&self, key: &str) -> String {
+        if self.pg() {
+            format!("jsonb_typeof(records.data -> '{key}')")
+        } else {
+            format!("json_type(records.data, '$.{key}')")
+        }
+    }
+
+    fn raw_text(&self, key: &str) -> String {
+        if self.pg() { format!("(records.data ->> '{key}')") } else { format!("json_extract(records.data, '$.{key}')") }
+    }
+
+    /// The value as a number, NULL where it is not one.
+    fn number(&self, source: &Source) -> String {
+        let Source::Field { key, .. } = source else { return "NULL".into() };
+        let (type_of, raw) = (self.type_of(key), self.raw_text(key));
+        if self.pg() {
+            format!("(CASE WHEN {type_of} = 'number' THEN {raw}::float8 END)")
+        } else {
+            format!("(CASE WHEN {type_of} IN ('integer', 'real') THEN CAST({raw} AS REAL) END)")
+        }
+    }
+
+    /// The value as text (strings only), NULL otherwise.
+    fn string(&self, key: &str) -> String {
+        let (type_of, raw) = (self.type_of(key), self.raw_text(key));
+        let string = if self.pg() { "string" } else { "text" };
+        format!("(CASE WHEN {type_of} = '{string}' THEN {raw} END)")
+    }
+
+    /// A local timestamp of a dated source (PostgreSQL `timestamp`, SQLite text).
+    fn local_time(&self, source: &Source) -> String {
+        let offset = self.offset;
+        match (self.pg(), source) {
+            (true, Source::CreatedAt) => {
+                format!(
+                    "(to_timestamp(records.created_at / 1000.0) AT TIME ZONE 'UTC' + make_interval(mins => {offset}))"
+                )
+            }
+            (false, Source::CreatedAt) => {
+                format!("datetime(records.created_at / 1000, 'unixepoch', '{offset:+} minutes')")
+            }
+            (true, Source::Field { key, kind: Kind::Date }) => {
+                format!("to_date({}, 'YYYY-MM-DD')::timestamp", self.string(key))
+            }
+            (false, Source::Field { key, kind: Kind::Date }) => self.string(key),
+            (true, Source::Field { key, .. }) => {
+                format!("({}::timestamptz AT TIME ZONE 'UTC' + make_interval(mins => {offset}))", self.string(key))
+            }
+            (false, Source::Field { key, .. }) => format!("datetime({}, '{offset:+} minutes')", self.string(key)),
+            (_, Source::CreatedBy) => "NULL".into(),
+        }
+    }
+
+    fn bucket(&self, source: &Source, bucket: Bucket) -> String {
+        let at = self.local_time(source);
+        if self.pg() {
+            let format = match bucket {
+                Bucket::Day => "YYYY-MM-DD",
+                Bucket::Week => "IYYY-\"W\"IW",
+                Bucket::Month => "YYYY-MM",
+                Bucket::Quarter => "YYYY-\"Q\"Q",
+                Bucket::Year => "YYYY",
+            };
+            format!("to_char({at}, '{format}')")
+        } else {
+            match bucket {
+                Bucket::Day => format!("strftime('%Y-%m-%d', {at})"),
+                Bucket::Week => format!("strftime('%G-W%V', {at})"),
+                Bucket::Month => format!("strftime('%Y-%m', {at})"),
+                Bucket::Quarter => {
+                    format!("(strftime('%Y', {at}) || '-Q' || ((CAST(strftime('%m', {at}) AS INTEGER) + 2) / 3))")
+                }
+                Bucket::Year => format!("strftime('%Y', {at})"),
+            }
+        }
+    }
+
+    /// A dimension's value as text (a list dimension reads the exploded element `x`).
+    pub fn dimension(&self, source: &Source, bucket: Option<Bucket>) -> String {
+        if let Some(bucket) = bucket {
+            return self.bucket(source, bucket);
+        }
+        match source {
+            Source::CreatedBy => "records.created_by".into(),
+            Source::CreatedAt => self.bucket(source, Bucket::Day),
+            Source::Field { kind: Kind::Multi, .. } => {
+                if self.pg() {
+                    "x.v".into()
+                } else {
+                    "(CASE WHEN x.type = 'text' THEN x.value END)".into()
+                }
+            }
+            Source::Field { key, kind } => {
+                let (type_of, raw) = (self.type_of(key), self.raw_text(key));
+                match (self.pg(), kind) {
+                    (_, Kind::Text | Kind::Date | Kind::Datetime) => self.string(key),
+                    (true, _) => format!("(CASE WHEN {type_of} IN ('string', 'number', 'boolean') THEN {raw} END)"),
+                    (false, _) => format!(
+                        "(CASE {type_of} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+                         WHEN 'text' THEN {raw} WHEN 'integer' THEN CAST({raw} AS TEXT) \
+                         WHEN 'real' THEN CAST({raw} AS TEXT) END)"
+                    ),
+                }
+            }
+        }
+    }
+
+    /// The FROM clause: records, with one row per chosen option of a list dimension.
+    pub fn from(&self, plan: &Plan) -> String {
+        match plan.exploded().map(|i| &plan.dimensions[i].source) {
+            Some(Source::Field { key, .. }) if self.pg() => format!(
+                "records LEFT JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(records.data -> '{key}') = 'array' \
+                 THEN records.data -> '{key}' ELSE '[]'::jsonb END) AS x(v) ON TRUE"
+            ),
+            Some(Source::Field { key, .. }) => format!(
+                "records LEFT JOIN json_each(CASE WHEN json_type(records.data, '$.{key}') = 'array' \
+                 THEN json_extract(records.data, '$.{key}') ELSE '[]' END) AS x"
+            ),
+            _ => "records".into(),
+        }
+    }
+
+    pub fn scope(&mut self, scope: &Scope<'_>) -> String {
+        let workspace = self.param(scope.workspace_id.to_owned());
+        let form = self.param(scope.form_id.to_owned());
+        let mut text =
+            format!("records.workspace_id = {workspace} AND records.form_id = {form} AND records.deleted_at IS NULL");
+        if let Some(user) = scope.own {
+            let user = self.param(user.to_owned());
+            text.push_str(&format!(" AND records.created_by = {user}"));
+        }
+        text
+    }
+
+    pub fn condition(&mut self, cond: &Cond) -> String {
+        match cond {
+            Cond::And(parts) if parts.is_empty() => "TRUE".into(),
+            Cond::Or(parts) if parts.is_empty() => "FALSE".into(),
+            Cond::And(parts) => {
+                let parts: Vec<String> = parts.iter().map(|p| self.condition(p)).collect();
+                format!("({})", parts.join(" AND "))
+            }
+            Cond::Or(parts) => {
+                let parts: Vec<String> = parts.iter().map(|p| self.condition(p)).collect();
+                format!("({})", parts.join(" OR "))
+            }
+            // A record without the value does not meet the inner condition, so NOT holds.
+            Cond::Not(inner) => format!("(NOT COALESCE({}, FALSE))", self.condition(inner)),
+            Cond::Exists { source, present } => {
+                let test = match source {
+                    // An empty list is no value (nothing chosen).
+                    Source::Field { key, kind: Kind::Multi } if self.pg() => format!(
+                        "(jsonb_typeof(records.data -> '{key}') = 'array' AND jsonb_array_length(records.data -> '{key}') > 0)"
+                    ),
+                    Source::Field { key, kind: Kind::Multi } => format!(
+                        "(json_type(records.data, '$.{key}') = 'array' AND json_array_length(records.data, '$.{key}') > 0)"
+                    ),
+                    Source::Field { key, .. } => format!("(COALESCE({}, 'null') <> 'null')", self.type_of(key)),
+                    _ => "TRUE".into(),
+                };
+                if *present { test } else { format!("(NOT {test})") }
+            }
+            Cond::Dates { source, from, to } => {
+                let day = self.bucket(source, Bucket::Day);
+                let mut parts = vec![format!("{day} IS NOT NULL")];
+                if let Some(from) = from {
+                    let from = self.param(from.clone());
+                    parts.push(format!("{day} >= {from}"));
+                }
+                if let Some(to) = to {
+                    let to = self.param(to.clone());
+                    parts.push(format!("{day} <= {to}"));
+                }
+                format!("({})", parts.join(" AND "))
+            }
+            Cond::Compare { source, op, values } => {
+                if *op == Op::Ne {
+                    let eq = self.compare(source, Op::Eq, values);
+                    return format!("(NOT COALESCE({eq}, FALSE))");
+                }
+                self.compare(source, *op, values)
+            }
+        }
+    }
+
+    fn compare(&mut self, source: &Source, op: Op, values: &[Value]) -> String {
+        let alternatives: Vec<String> = values.iter().map(|value| self.compare_one(source, op, value)).collect();
+        format!("({})", alternatives.join(" OR "))
+    }
+
+    fn compare_one(&mut self, source: &Source, op: Op, value: &Value) -> String {
+        let symbol = match op {
+            Op::Lt => "<",
+            Op::Lte => "<=",
+            Op::Gt => ">",
+            Op::Gte => ">=",
+            _ => "=",
+        };
+        let key = match source {
+            Source::Field { key, .. } => key.clone(),
+            Source::CreatedBy => {
+                let param = self.param(value.as_str().unwrap_or_default().to_owned());
+                return match op {
+                    Op::Contains if self.pg() => format!("(strpos(lower(records.created_by), lower({param})) > 0)"),
+                    Op::Contains => format!("(instr(lower(records.created_by), lower({param})) > 0)"),
+                    _ => format!("(records.created_by {symbol} {param})"),
+                };
+            }
+            Source::CreatedAt => return "FALSE".into(),
+        };
+        match (source.kind(), value) {
+            (Kind::Multi, Value::String(option)) => {
+                let param = self.param(option.clone());
+                if self.pg() {
+                    format!("(jsonb_typeof(records.data -> '{key}') = 'array' AND (records.data -> '{key}') ? {param})")
+                } else {
+                    format!(
+                        "EXISTS (SELECT 1 FROM json_each(CASE WHEN json_type(records.data, '$.{key}') = 'array' \
+                         THEN json_extract(records.data, '$.{key}') ELSE '[]' END) AS o WHERE o.value = {param})"
+                    )
+                }
+            }
+            (_, Value::Bool(flag)) => {
+                let type_of = self.type_of(&key);
+                if self.pg() {
+                    let param = self.param(flag.to_string());
+                    format!("({type_of} = 'boolean' AND {} = {param})", self.raw_text(&key))
+                } else {
+                    let param = self.param(flag.to_string());
+                    format!("({type_of} = {param})")
+                }
+            }
+            (_, Value::Number(number)) => {
+                let param = self.param(number.as_f64().unwrap_or(f64::NAN));
+                format!("({} {symbol} {param})", self.number(source))
+            }
+            (_, Value::String(text)) => {
+                let column = self.string(&key);
+                let param = self.param(text.clone());
+                match op {
+                    Op::Contains if self.pg() => format!("(strpos(lower({column}), lower({param})) > 0)"),
+                    Op::Contains => format!("(instr(lower({column}), lower({param})) > 0)"),
+                    _ if self.pg() => format!("({column} COLLATE \"C\" {symbol} {param})"),
+                    _ => format!("({column} {symbol} {param})"),
+                }
+            }
+            _ => "FALSE".into(),
+        }
+    }
+
+    /// A measure's SQL aggregate, as a float (cumulative shares are filled in afterwards).
+    pub fn aggregate(&mut self, aggregate: &Aggregate) -> String {
+        let inner = match aggregate {
+            Aggregate::Count => "COUNT(*)".into(),
+            Aggregate::CountDistinct(source) => format!("COUNT(DISTINCT {})", self.dimension(source, None)),
+            Aggregate::Sum(source) => format!("SUM({})", self.number(source)),
+            Aggregate::Avg(source) => format!("AVG({})", self.number(source)),
+            Aggregate::Min(source) => format!("MIN({})", self.number(source)),
+            Aggregate::Max(source) => format!("MAX({})", self.number(source)),
+            Aggregate::Rate(cond) => format!("AVG(CASE WHEN {} THEN 1.0 ELSE 0.0 END)", self.condition(cond)),
+            Aggregate::Ppm { defects, units } => {
+                format!("(SUM({}) * 1000000.0 / NULLIF(SUM({}), 0))", self.number(defects), self.number(units))
+            }
+            Aggregate::CumulativeShare { .. } => "NULL".into(),
+        };
+        if self.pg() { format!("CAST({inner} AS float8)") } else { format!("CAST({inner} AS REAL)") }
+    }
+
+    /// Folds values outside `top` into the "others" group (NULL stays its own group).
+    pub fn folded(&mut self, expression: &str, top: &[String]) -> String {
+        if top.is_empty() {
+            let others = self.param(OTHERS.to_owned());
+            return format!("(CASE WHEN {expression} IS NULL THEN NULL ELSE {others} END)");
+        }
+        let list: Vec<String> = top.iter().map(|v| self.param(v.clone())).collect();
+        let others = self.param(OTHERS.to_owned());
+        format!(
+            "(CASE WHEN {expression} IS NULL THEN NULL WHEN {expression} IN ({}) THEN {expression} ELSE {others} END)",
+            list.join(", ")
+        )
+    }
+}
