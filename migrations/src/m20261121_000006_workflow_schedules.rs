@@ -4,7 +4,7 @@
 //! stopped instead of starting instances twice.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::{big_integer, big_integer_null, string, string_null};
+use sea_orm_migration::schema::{big_integer, string, string_null};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -15,7 +15,6 @@ enum WorkflowSchedules {
     WorkflowId,
     WorkspaceId,
     NextAt,
-    RoundAt,
     Cursor,
 }
 
@@ -29,7 +28,6 @@ impl MigrationTrait for Migration {
                     .col(string(WorkflowSchedules::WorkflowId).string_len(36).primary_key())
                     .col(string(WorkflowSchedules::WorkspaceId).string_len(36))
                     .col(big_integer(WorkflowSchedules::NextAt))
-                    .col(big_integer_null(WorkflowSchedules::RoundAt))
                     .col(string_null(WorkflowSchedules::Cursor).string_len(36))
                     .to_owned(),
             )

@@ -6,27 +6,18 @@ use engine::form::Date;
 
 /// Today's date in UTC.
 pub fn today_utc() -> Date {
-    let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    civil_from_days((seconds / 86_400) as i64)
+    today_at(0)
 }
 
-/// Converts days since 1970-01-01 to a calendar date (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> Date {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-    Date { year, month, day }
+/// Today's date at `offset_minutes` east of UTC (a workspace's local date).
+pub fn today_at(offset_minutes: i32) -> Date {
+    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    engine::report::civil_from_days((millis + i64::from(offset_minutes) * 60_000).div_euclid(86_400_000))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use engine::report::civil_from_days;
 
     #[test]
     fn civil_dates() {

@@ -9,8 +9,8 @@ mod spec;
 
 pub use dates::{add_days, civil_from_days, days_from_civil, parse_date};
 pub use plan::{
-    Aggregate, Column, Cond, Kind, OTHERS, Plan, PlanDimension, PlanMeasure, Source, epoch_days, field_kinds,
-    form_kinds, format_date, plan, relative,
+    Aggregate, Column, Cond, Kind, OTHERS, Plan, PlanDimension, PlanMeasure, Source, field_kinds, form_kinds,
+    format_date, plan, relative,
 };
 pub use shape::{ResultRow, finish, shape};
 pub use spec::{

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::dates::{add_days, add_months, days_from_civil, parse_date, weekday};
+use super::dates::{add_days, add_months, parse_date, weekday};
 use super::spec::{Bucket, ChartKind, Condition, FieldCondition, Function, Op, ReportSpec};
 use crate::form::{Code, Date, Field, FieldKind, Issue, data_fields};
 
@@ -534,9 +534,4 @@ pub fn relative(name: &str, today: Date) -> Option<(Date, Date)> {
             }
         }
     })
-}
-
-/// Days since 1970-01-01 of a date (for the server's epoch arithmetic).
-pub fn epoch_days(date: Date) -> i64 {
-    days_from_civil(date)
 }

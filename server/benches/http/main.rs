@@ -345,8 +345,9 @@ async fn direct_list(db: &DatabaseConnection, full: bool) -> Timing {
     timing(latencies, started.elapsed())
 }
 
-fn submissions(server: &Server, token: &str, input: &Value, clients: usize, each: usize) -> Timing {
-    let body = input.to_string();
+/// Runs `clients` keep-alive clients on threads, each doing `work` `each` times; the timing
+/// holds one latency per piece of work.
+pub(crate) fn drive(server: &Server, clients: usize, each: usize, work: impl Fn(&mut Http) + Sync) -> Timing {
     let started = Instant::now();
     let latencies: Vec<Duration> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..clients)
@@ -356,9 +357,7 @@ fn submissions(server: &Server, token: &str, input: &Value, clients: usize, each
                     let mut latencies = Vec::with_capacity(each);
                     for _ in 0..each {
                         let begun = Instant::now();
-                        let (status, answer) =
-                            http.send("POST", "/api/v1/workspaces/bench/forms/iqc/records", Some(token), Some(&body));
-                        assert_eq!(status, 201, "{answer}");
+                        work(&mut http);
                         latencies.push(begun.elapsed());
                     }
                     latencies
@@ -368,6 +367,15 @@ fn submissions(server: &Server, token: &str, input: &Value, clients: usize, each
         handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
     timing(latencies, started.elapsed())
+}
+
+fn submissions(server: &Server, token: &str, input: &Value, clients: usize, each: usize) -> Timing {
+    let body = input.to_string();
+    drive(server, clients, each, |http| {
+        let (status, answer) =
+            http.send("POST", "/api/v1/workspaces/bench/forms/iqc/records", Some(token), Some(&body));
+        assert_eq!(status, 201, "{answer}");
+    })
 }
 
 fn lists(server: &Server, token: &str, query: &str) -> Timing {

@@ -3,11 +3,9 @@
 //! record" — what an approver's client does — until the instance ends. The baseline is the
 //! plain submission rate at the same concurrency, measured in the same run.
 
-use std::time::{Duration, Instant};
-
 use serde_json::{Value, json};
 
-use super::{CLIENTS, Http, Server, Timing, timing};
+use super::{CLIENTS, Http, Server, Timing, drive};
 
 /// Instances per client (and for the single client).
 const EACH: usize = 50;
@@ -70,31 +68,15 @@ pub(crate) fn run(server: &Server, token: &str, input: &Value, one: &Timing, man
 /// Runs `each` instances per client to the end; the latency is one instance's whole life.
 fn instances(server: &Server, token: &str, input: &Value, clients: usize, each: usize) -> Timing {
     let body = input.to_string();
-    let started = Instant::now();
-    let latencies: Vec<Duration> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..clients)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut http = Http::connect(server.port);
-                    let mut latencies = Vec::with_capacity(each);
-                    for _ in 0..each {
-                        let begun = Instant::now();
-                        let (status, answer) =
-                            http.send("POST", "/api/v1/workspaces/bench/forms/iqc/records", Some(token), Some(&body));
-                        assert_eq!(status, 201, "{answer}");
-                        let record = serde_json::from_str::<Value>(&answer).unwrap()["id"].clone();
-                        for _ in 0..2 {
-                            approve(&mut http, token, &record);
-                        }
-                        latencies.push(begun.elapsed());
-                    }
-                    latencies
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
-    });
-    timing(latencies, started.elapsed())
+    drive(server, clients, each, |http| {
+        let (status, answer) =
+            http.send("POST", "/api/v1/workspaces/bench/forms/iqc/records", Some(token), Some(&body));
+        assert_eq!(status, 201, "{answer}");
+        let record = serde_json::from_str::<Value>(&answer).unwrap()["id"].clone();
+        for _ in 0..2 {
+            approve(http, token, &record);
+        }
+    })
 }
 
 /// Finds the open task of `record` in the inbox and approves it.

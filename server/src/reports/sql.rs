@@ -261,11 +261,10 @@ impl Query {
             }
             (_, Value::Bool(flag)) => {
                 let type_of = self.type_of(&key);
+                let param = self.param(flag.to_string());
                 if self.pg() {
-                    let param = self.param(flag.to_string());
                     format!("({type_of} = 'boolean' AND {} = {param})", self.raw_text(&key))
                 } else {
-                    let param = self.param(flag.to_string());
                     format!("({type_of} = {param})")
                 }
             }

@@ -35,7 +35,6 @@ pub async fn on_publish(
             workflow_id: workflow.id.clone(),
             workspace_id: workflow.workspace_id.clone(),
             next_at: now + every,
-            round_at: None,
             cursor: None,
         };
         workflow_schedule::Entity::insert(workflow_schedule::ActiveModel::from(row)).exec(txn).await?;
@@ -147,23 +146,20 @@ async fn page(
             }
         }
     }
-    let round_at = current.round_at.unwrap_or(current.next_at);
-    let (cursor, next_at, round) = if records.len() as u64 == PAGE {
-        (records.last().map(|r| r.id.clone()), current.next_at, Some(round_at))
+    let (cursor, next_at) = if records.len() as u64 == PAGE {
+        (records.last().map(|r| r.id.clone()), current.next_at)
     } else {
         // The round is over: the next one is the first interval boundary after now.
         let missed = (now - current.next_at).div_euclid(every) + 1;
-        (None, current.next_at + missed * every, None)
+        (None, current.next_at + missed * every)
     };
     workflow_schedule::Entity::update_many()
         .col_expr(workflow_schedule::Column::Cursor, Expr::value(cursor.clone()))
         .col_expr(workflow_schedule::Column::NextAt, Expr::value(next_at))
-        .col_expr(workflow_schedule::Column::RoundAt, Expr::value(round))
         .filter(workflow_schedule::Column::WorkflowId.eq(current.workflow_id.as_str()))
         .exec(txn)
         .await?;
-    let next =
-        cursor.map(|cursor| workflow_schedule::Model { cursor: Some(cursor), next_at, round_at: round, ..current });
+    let next = cursor.map(|cursor| workflow_schedule::Model { cursor: Some(cursor), next_at, ..current });
     Ok(Some((started, next)))
 }
 

@@ -124,6 +124,14 @@ impl Session<'_> {
         Err(Error::Failed(format!("Tryton kept warning on {method}")))
     }
 
+    /// The record of `model` carrying our `reference`, if one was made before (a retried
+    /// delivery finds it instead of creating a second).
+    async fn by_reference(&self, model: &str, reference: &str) -> Result<Option<i64>, Error> {
+        let domain = json!([["reference", "=", reference]]);
+        let found = self.call(&format!("model.{model}.search"), vec![domain, json!(0), json!(1), Value::Null]).await?;
+        Ok(found.get(0).and_then(Value::as_i64))
+    }
+
     /// The id of the one record of `model` matching `domain`, or a business failure naming it.
     async fn find(&self, model: &str, domain: Value, what: &str) -> Result<i64, Error> {
         let found = self.call(&format!("model.{model}.search"), vec![domain, json!(0), json!(1), Value::Null]).await?;
@@ -149,6 +157,14 @@ pub async fn deliver(
     }
 }
 
+/// The payload's `reference`, or the outbox row's idempotency key without one.
+fn reference(payload: &Value, key: &str) -> String {
+    match payload.get("reference").and_then(Value::as_str) {
+        Some(r) if !r.is_empty() => r.to_owned(),
+        _ => key.to_owned(),
+    }
+}
+
 async fn supplier_return(
     http: &reqwest::Client,
     connector: &connector::Model,
@@ -156,19 +172,10 @@ async fn supplier_return(
     key: &str,
 ) -> Result<Value, Error> {
     let text = |name: &str| payload.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let reference = match text("reference") {
-        r if r.is_empty() => key.to_owned(),
-        r => r,
-    };
+    let reference = reference(payload, key);
     let session = Session::open(http, connector).await?;
     let model = "stock.shipment.in.return";
-    let existing = session
-        .call(
-            &format!("model.{model}.search"),
-            vec![json!([["reference", "=", reference]]), json!(0), json!(1), Value::Null],
-        )
-        .await?;
-    let id = match existing.get(0).and_then(Value::as_i64) {
+    let id = match session.by_reference(model, &reference).await? {
         Some(id) => id,
         None => {
             let supplier =
@@ -243,10 +250,7 @@ async fn quality_inspection(
     payload: &Value,
     key: &str,
 ) -> Result<Value, Error> {
-    let reference = match payload.get("reference").and_then(Value::as_str) {
-        Some(r) if !r.is_empty() => r.to_owned(),
-        _ => key.to_owned(),
-    };
+    let reference = reference(payload, key);
     let wanted = match payload.get("result").and_then(Value::as_str) {
         None => None,
         Some("passed" | "accept" | "pass") => Some("passed"),
@@ -255,13 +259,7 @@ async fn quality_inspection(
     };
     let session = Session::open(http, connector).await?;
     let model = "quality.inspection";
-    let existing = session
-        .call(
-            &format!("model.{model}.search"),
-            vec![json!([["reference", "=", reference]]), json!(0), json!(1), Value::Null],
-        )
-        .await?;
-    let id = match existing.get(0).and_then(Value::as_i64) {
+    let id = match session.by_reference(model, &reference).await? {
         Some(id) => id,
         None => {
             let name = payload.get("control").and_then(Value::as_str).unwrap_or_default();

@@ -239,6 +239,17 @@ impl Drop for Tryton {
     }
 }
 
+/// The workspace's `erp` connector row, for delivering a row by hand as a second worker would.
+async fn erp_connector(app: &TestApp) -> server::db::entities::connector::Model {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    server::db::entities::connector::Entity::find()
+        .filter(server::db::entities::connector::Column::Name.eq("erp"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 fn review(quantity_field: &str) -> Value {
     json!({
         "key": "iqc-erp", "form": "iqc", "trigger": {"on": "submitted"},
@@ -304,15 +315,7 @@ on_both!(iqc_reject_makes_exactly_one_supplier_return_in_tryton, |app: TestApp| 
     let (third, instance_id) = submit_and_approve("LOT-A1", 5).await;
     let leased = server::workflows::outbox::lease(&app.db, "doomed", now_ms()).await.unwrap();
     assert_eq!(leased.len(), 1);
-    let connector = {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        server::db::entities::connector::Entity::find()
-            .filter(server::db::entities::connector::Column::Name.eq("erp"))
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap()
-    };
+    let connector = erp_connector(&app).await;
     let done = server::workflows::tryton::deliver(
         &app.state.http,
         &connector,
@@ -388,15 +391,7 @@ on_both!(iqc_results_are_mirrored_as_tryton_quality_inspections, |app: TestApp| 
 
         // Delivering the same row again (a worker that died before recording) finds the
         // inspection by our reference instead of making a second one.
-        let connector = {
-            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-            server::db::entities::connector::Entity::find()
-                .filter(server::db::entities::connector::Column::Name.eq("erp"))
-                .one(&app.db)
-                .await
-                .unwrap()
-                .unwrap()
-        };
+        let connector = erp_connector(&app).await;
         let again = server::workflows::tryton::deliver(
             &app.state.http,
             &connector,

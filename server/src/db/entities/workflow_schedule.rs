@@ -7,8 +7,6 @@ pub struct Model {
     pub workflow_id: String,
     pub workspace_id: String,
     pub next_at: i64,
-    /// When the round in progress was due (None between rounds).
-    pub round_at: Option<i64>,
     /// The last record id the round in progress has handled.
     pub cursor: Option<String>,
 }

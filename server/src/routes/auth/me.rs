@@ -64,7 +64,7 @@ fn plausible_email(text: &str) -> bool {
 
 pub async fn patch(
     State(state): State<AppState>,
-    caller: Caller,
+    mut caller: Caller,
     AppJson(changes): AppJson<Changes>,
 ) -> Result<Json<Value>, ApiError> {
     let mut update = user::Entity::update_many().filter(user::Column::Id.eq(caller.user.id.as_str()));
@@ -74,6 +74,7 @@ pub async fn patch(
             return Err(ApiError::new("bad_request", "the display name must have 1 to 100 characters"));
         }
         update = update.col_expr(user::Column::DisplayName, Expr::value(name));
+        caller.user.display_name = name.to_owned();
     }
     if let Some(email) = &changes.email {
         let email = email.as_deref().map(str::trim);
@@ -81,17 +82,10 @@ pub async fn patch(
             return Err(ApiError::new("bad_request", "that is not an e-mail address"));
         }
         update = update.col_expr(user::Column::Email, Expr::value(email.map(str::to_owned)));
+        caller.user.email = email.map(str::to_owned);
     }
     if changes.display_name.is_some() || changes.email.is_some() {
         update.exec(&state.db).await?;
     }
-    let caller = caller_reloaded(&state, caller).await?;
     get(State(state), caller).await
-}
-
-async fn caller_reloaded(state: &AppState, mut caller: Caller) -> Result<Caller, ApiError> {
-    if let Some(fresh) = user::Entity::find_by_id(caller.user.id.clone()).one(&state.db).await? {
-        caller.user = fresh;
-    }
-    Ok(caller)
 }

@@ -45,7 +45,7 @@ pub async fn prepare(
         .filter(|f| mask.can_read(&f.key))
         .collect();
     let kinds = field_kinds(readable);
-    let today = local_today(access.workspace.utc_offset_minutes);
+    let today = crate::clock::today_at(access.workspace.utc_offset_minutes);
     let plan = plan(&spec, &kinds, today).map_err(|issues| invalid(issues, lang))?;
     let scope = crate::routes::records::row_scope(state, access, &form.id);
     if scope == RowScope::PerRecord {
@@ -57,12 +57,6 @@ pub async fn prepare(
         ));
     }
     Ok((plan, form.id, scope))
-}
-
-/// Today's date at `offset_minutes` east of UTC.
-pub fn local_today(offset_minutes: i32) -> engine::form::Date {
-    let local_ms = crate::identity::now_ms() + i64::from(offset_minutes) * 60_000;
-    engine::report::civil_from_days(local_ms.div_euclid(86_400_000))
 }
 
 pub async fn run(
