@@ -460,4 +460,19 @@ on_both!(bad_reports_get_precise_errors_and_sql_in_values_is_data, |app: TestApp
         ))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Once the workspace has row policies of its own (decided per record by Cedar), a report
+    // refuses rather than answer from a partial set.
+    let policy = r#"permit (principal, action == Formwork::Action::"read", resource is Formwork::Record) when { context.roles.contains("member") };"#;
+    let (status, body) = app.send(root.request("PUT", &format!("{WS}/policies"), Some(&json!({"text": policy})))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .send(member.request(
+            "POST",
+            &format!("{WS}/reports/run"),
+            Some(&json!({"form": "iqc", "measures": [{"fn": "count", "as": "n"}]})),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], json!("report_not_available"), "{body}");
 });
