@@ -12,6 +12,7 @@
 pub mod effects;
 pub mod fast;
 mod helpers;
+mod qms;
 mod scan;
 
 use std::fmt;
@@ -175,6 +176,7 @@ impl Sandbox {
         engine
             .register_global_module(rhai::packages::Package::as_shared_module(&rhai::packages::StandardPackage::new()));
         helpers::register(&mut engine);
+        qms::register(&mut engine);
         effects::register(&mut engine);
         engine.on_print(|_| {});
         engine.on_debug(|_, _, _| {});

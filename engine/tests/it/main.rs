@@ -11,6 +11,7 @@ mod fast;
 mod fields;
 mod logic;
 mod props;
+mod qms;
 mod rules;
 mod schema;
 mod workflow;
