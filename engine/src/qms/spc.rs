@@ -179,12 +179,22 @@ fn subgroup_size(subgroups: &[Vec<f64>]) -> Result<usize, QmsError> {
 /// X-bar and R charts.
 pub fn xbar_r(subgroups: &[Vec<f64>], set: Constants) -> Result<Pair, QmsError> {
     let n = subgroup_size(subgroups)?;
-    let c = constants(n, set)?;
     let means: Vec<f64> = subgroups.iter().map(|s| mean(s)).collect();
     let ranges: Vec<f64> = subgroups
         .iter()
         .map(|s| s.iter().copied().fold(f64::MIN, f64::max) - s.iter().copied().fold(f64::MAX, f64::min))
         .collect();
+    xbar_r_of(means, ranges, n, set)
+}
+
+/// X-bar and R charts from each subgroup's mean and range (subgroups of size `n`), for
+/// callers that aggregated the subgroups elsewhere (a report's SQL).
+pub fn xbar_r_of(means: Vec<f64>, ranges: Vec<f64>, n: usize, set: Constants) -> Result<Pair, QmsError> {
+    let c = constants(n, set)?;
+    if means.is_empty() {
+        return Err(QmsError::new("too_few_points", "a chart needs at least one subgroup"));
+    }
+    check_finite(means.iter().chain(&ranges).copied())?;
     let grand = mean(&means);
     let rbar = mean(&ranges);
     Ok(Pair {
@@ -197,9 +207,18 @@ pub fn xbar_r(subgroups: &[Vec<f64>], set: Constants) -> Result<Pair, QmsError> 
 /// X-bar and S charts.
 pub fn xbar_s(subgroups: &[Vec<f64>], set: Constants) -> Result<Pair, QmsError> {
     let n = subgroup_size(subgroups)?;
-    let c = constants(n, set)?;
     let means: Vec<f64> = subgroups.iter().map(|s| mean(s)).collect();
     let sds: Vec<f64> = subgroups.iter().map(|s| stdev(s).unwrap_or(0.0)).collect();
+    xbar_s_of(means, sds, n, set)
+}
+
+/// X-bar and S charts from each subgroup's mean and standard deviation.
+pub fn xbar_s_of(means: Vec<f64>, sds: Vec<f64>, n: usize, set: Constants) -> Result<Pair, QmsError> {
+    let c = constants(n, set)?;
+    if means.is_empty() {
+        return Err(QmsError::new("too_few_points", "a chart needs at least one subgroup"));
+    }
+    check_finite(means.iter().chain(&sds).copied())?;
     let grand = mean(&means);
     let sbar = mean(&sds);
     Ok(Pair {
@@ -335,7 +354,22 @@ pub fn capability(
     lsl: Option<f64>,
     usl: Option<f64>,
 ) -> Result<Capability, QmsError> {
-    check_finite(values.iter().copied().chain(lsl).chain(usl).chain([sigma_within]))?;
+    check_finite(values.iter().copied())?;
+    let sigma_overall =
+        stdev(values).ok_or_else(|| QmsError::new("too_few_points", "capability needs at least two values"))?;
+    capability_of(mean(values), sigma_within, sigma_overall, lsl, usl)
+}
+
+/// Capability from the process mean and both sigmas, for callers that summarised the values
+/// elsewhere.
+pub fn capability_of(
+    m: f64,
+    sigma_within: f64,
+    sigma_overall: f64,
+    lsl: Option<f64>,
+    usl: Option<f64>,
+) -> Result<Capability, QmsError> {
+    check_finite([m, sigma_within, sigma_overall].into_iter().chain(lsl).chain(usl))?;
     if lsl.is_none() && usl.is_none() {
         return Err(QmsError::new("no_specification", "capability needs a lower or an upper specification limit"));
     }
@@ -347,9 +381,6 @@ pub fn capability(
             format!("the lower limit {l} is not below the upper limit {u}"),
         ));
     }
-    let sigma_overall =
-        stdev(values).ok_or_else(|| QmsError::new("too_few_points", "capability needs at least two values"))?;
-    let m = mean(values);
     let index = |sigma: f64| -> (Option<f64>, Option<f64>) {
         if sigma <= 0.0 {
             return (None, None);

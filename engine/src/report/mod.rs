@@ -2,6 +2,7 @@
 //! of the aggregated rows the server's SQL returns. Pure: no clock (today is an argument),
 //! no database.
 
+mod control;
 mod dates;
 mod plan;
 mod shape;

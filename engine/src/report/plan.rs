@@ -24,6 +24,8 @@ pub enum Kind {
     Multi,
     /// A computed value, typed per record.
     Any,
+    /// A measurement's sampled values (an array of numbers); only control charts read them.
+    Samples,
 }
 
 /// Where a value comes from.
@@ -97,6 +99,9 @@ pub enum Aggregate {
     CumulativeShare {
         of: usize,
     },
+    /// Control charts' subgroup summaries: how many numbers, and the sum of their squares.
+    CountOf(Source),
+    SumSquares(Source),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -129,6 +134,14 @@ impl Plan {
         self.dimensions.iter().position(|d| d.source.kind() == Kind::Multi)
     }
 
+    /// The measurement field whose sampled values the measures read (control charts).
+    pub fn sampled(&self) -> Option<&str> {
+        self.measures.iter().find_map(|m| match &m.aggregate {
+            Aggregate::CountOf(Source::Field { key, kind: Kind::Samples }) => Some(key.as_str()),
+            _ => None,
+        })
+    }
+
     /// The dimension with a top-N and the measure that ranks it (the first sorted measure,
     /// else the first SQL measure).
     pub fn top(&self) -> Option<(usize, u32, usize)> {
@@ -158,7 +171,7 @@ impl Plan {
 pub const OTHERS: &str = "__others__";
 
 /// The readable top-level data fields of a form and their kinds; containers (subtables,
-/// attachments, signatures, measurements) are left out.
+/// attachments, signatures) are left out.
 pub fn field_kinds<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Vec<(String, Kind)> {
     fields
         .into_iter()
@@ -170,6 +183,7 @@ pub fn field_kinds<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Vec<(Stri
                 FieldKind::Datetime(_) => Kind::Datetime,
                 FieldKind::Multiselect(_) => Kind::Multi,
                 FieldKind::Computed(_) => Kind::Any,
+                FieldKind::Measurement(_) => Kind::Samples,
                 FieldKind::Text(_)
                 | FieldKind::Textarea(_)
                 | FieldKind::Select(_)
@@ -190,10 +204,10 @@ pub fn form_kinds(fields: &[Field]) -> Vec<(String, Kind)> {
     field_kinds(data_fields(fields).into_iter().map(|(f, _)| f))
 }
 
-struct Checker<'a> {
-    fields: &'a [(String, Kind)],
+pub(super) struct Checker<'a> {
+    pub(super) fields: &'a [(String, Kind)],
     today: Date,
-    issues: Vec<Issue>,
+    pub(super) issues: Vec<Issue>,
 }
 
 fn is_name(name: &str) -> bool {
@@ -337,28 +351,35 @@ pub fn plan(spec: &ReportSpec, fields: &[(String, Kind)], today: Date) -> Result
             );
         }
     }
+    let mut limit = spec.limit;
+    if let Some(chart) = spec.chart.as_ref().filter(|chart| chart.kind.is_control()) {
+        super::control::plan(&mut c, chart, &dimensions, &mut measures);
+        // The latest subgroups: newest first for the limit, the chart puts them in order.
+        sort = vec![(Column::Dimension(0), true)];
+        limit = Some(spec.limit.unwrap_or(super::control::DEFAULT_SUBGROUPS));
+    }
     if !c.issues.is_empty() {
         return Err(c.issues);
     }
-    Ok(Plan {
-        form: spec.form.clone(),
-        filter,
-        dimensions,
-        measures,
-        sort,
-        limit: spec.limit,
-        chart: spec.chart.clone(),
-    })
+    Ok(Plan { form: spec.form.clone(), filter, dimensions, measures, sort, limit, chart: spec.chart.clone() })
 }
 
 impl Checker<'_> {
-    fn source(&mut self, path: &str, key: &str) -> Option<Source> {
+    pub(super) fn source(&mut self, path: &str, key: &str) -> Option<Source> {
         match key {
             "created_at" => return Some(Source::CreatedAt),
             "created_by" => return Some(Source::CreatedBy),
             _ => {}
         }
         match self.fields.iter().find(|(k, _)| k == key) {
+            Some((_, Kind::Samples)) => {
+                self.issues.push(
+                    Issue::new(path, Code::NotApplicable)
+                        .param("property", "measurement")
+                        .param("type", "report field"),
+                );
+                None
+            }
             Some((key, kind)) => Some(Source::Field { key: key.clone(), kind: *kind }),
             None => {
                 self.issues.push(Issue::new(path, Code::UnknownField).param("field", key));
@@ -427,7 +448,7 @@ impl Checker<'_> {
             Kind::Bool => v.is_boolean(),
             Kind::Text | Kind::Multi => v.is_string(),
             Kind::Any => v.is_string() || v.is_number() || v.is_boolean(),
-            Kind::Date | Kind::Datetime => false,
+            Kind::Date | Kind::Datetime | Kind::Samples => false,
         };
         if !values.iter().all(fits) {
             let expected = match kind {

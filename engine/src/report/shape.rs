@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Value, json};
 
+use super::control::is_hidden;
 use super::plan::{Aggregate, Column, Plan};
 use super::spec::ChartKind;
 
@@ -101,14 +102,16 @@ fn distinct(rows: &[ResultRow], i: usize) -> Vec<Option<String>> {
 
 /// The result: columns, rows and, for a chart, its chart-ready form.
 pub fn shape(plan: &Plan, rows: &[ResultRow]) -> Value {
+    // Control charts' hidden subgroup summaries are not columns.
+    let shown: Vec<usize> = (0..plan.measures.len()).filter(|i| !is_hidden(&plan.measures[*i].name)).collect();
     let mut columns: Vec<Value> =
         plan.dimensions.iter().map(|d| json!({"name": d.name, "role": "dimension"})).collect();
-    columns.extend(plan.measures.iter().map(|m| json!({"name": m.name, "role": "measure"})));
+    columns.extend(shown.iter().map(|i| json!({"name": plan.measures[*i].name, "role": "measure"})));
     let table: Vec<Value> = rows
         .iter()
         .map(|row| {
             let mut cells: Vec<Value> = row.dimensions.iter().map(|d| json!(d)).collect();
-            cells.extend(row.measures.iter().map(|m| number(*m)));
+            cells.extend(shown.iter().map(|i| number(row.measures[*i])));
             Value::Array(cells)
         })
         .collect();
@@ -131,6 +134,13 @@ fn chart_data(plan: &Plan, chart: &super::spec::Chart, rows: &[ResultRow]) -> Va
     };
     let kind = json!(chart.kind);
     match chart.kind {
+        ChartKind::XbarR
+        | ChartKind::XbarS
+        | ChartKind::IMr
+        | ChartKind::P
+        | ChartKind::Np
+        | ChartKind::C
+        | ChartKind::U => super::control::shape(plan, chart, rows),
         ChartKind::Kpi | ChartKind::Gauge => {
             let value = rows.first().and_then(first);
             json!({"kind": kind, "value": number(value), "min": chart.min, "max": chart.max, "target": chart.target})

@@ -157,6 +157,24 @@ pub struct Chart {
     pub max: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<f64>,
+    /// Control charts `xbar_r`, `xbar_s`, `i_mr`: the measured field (a number or a
+    /// measurement, whose sampled values all count). The one dimension is the subgroup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Control charts `p`, `np`, `c`, `u`: the measure (by name) counting defectives or
+    /// nonconformities per subgroup, and the one giving the sample size (not for `c`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Run rules flagged on control charts (default Nelson).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<crate::qms::rules::RuleSet>,
+    /// Specification limits for capability on variables control charts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lsl: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usl: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,4 +193,27 @@ pub enum ChartKind {
     Ranking,
     Pivot,
     Table,
+    /// Control charts (`engine::qms::spc`), the latest `limit` subgroups (default 100).
+    XbarR,
+    XbarS,
+    IMr,
+    P,
+    Np,
+    C,
+    U,
+}
+
+impl ChartKind {
+    pub fn is_control(self) -> bool {
+        matches!(
+            self,
+            ChartKind::XbarR
+                | ChartKind::XbarS
+                | ChartKind::IMr
+                | ChartKind::P
+                | ChartKind::Np
+                | ChartKind::C
+                | ChartKind::U
+        )
+    }
 }

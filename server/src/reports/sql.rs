@@ -50,6 +50,14 @@ impl Query {
 
     /// The value as a number, NULL where it is not one.
     fn number(&self, source: &Source) -> String {
+        if let Source::Field { kind: Kind::Samples, .. } = source {
+            // One sampled value of the exploded measurement (see `from`).
+            return if self.pg() {
+                "(CASE WHEN jsonb_typeof(s.e) = 'number' THEN (s.e #>> '{}')::float8 END)".into()
+            } else {
+                "(CASE WHEN s.type IN ('integer', 'real') THEN CAST(s.value AS REAL) END)".into()
+            };
+        }
         let Source::Field { key, .. } = source else { return "NULL".into() };
         let (type_of, raw) = (self.type_of(key), self.raw_text(key));
         if self.pg() {
@@ -144,8 +152,28 @@ impl Query {
         }
     }
 
-    /// The FROM clause: records, with one row per chosen option of a list dimension.
+    /// The FROM clause: records, with one row per chosen option of a list dimension and one
+    /// per sampled value of a charted measurement (a single number counts as one sample).
     pub fn from(&self, plan: &Plan) -> String {
+        let mut from = self.options(plan);
+        if let Some(key) = plan.sampled() {
+            from.push_str(&if self.pg() {
+                format!(
+                    " LEFT JOIN LATERAL jsonb_array_elements(CASE jsonb_typeof(records.data -> '{key}') \
+                     WHEN 'array' THEN records.data -> '{key}' WHEN 'number' THEN jsonb_build_array(records.data -> '{key}') \
+                     ELSE '[]'::jsonb END) AS s(e) ON TRUE"
+                )
+            } else {
+                format!(
+                    " LEFT JOIN json_each(CASE WHEN json_type(records.data, '$.{key}') IN ('array', 'integer', 'real') \
+                     THEN json_extract(records.data, '$.{key}') ELSE '[]' END) AS s"
+                )
+            });
+        }
+        from
+    }
+
+    fn options(&self, plan: &Plan) -> String {
         match plan.exploded().map(|i| &plan.dimensions[i].source) {
             Some(Source::Field { key, .. }) if self.pg() => format!(
                 "records LEFT JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(records.data -> '{key}') = 'array' \
@@ -300,6 +328,11 @@ impl Query {
                 format!("(SUM({}) * 1000000.0 / NULLIF(SUM({}), 0))", self.number(defects), self.number(units))
             }
             Aggregate::CumulativeShare { .. } => "NULL".into(),
+            Aggregate::CountOf(source) => format!("COUNT({})", self.number(source)),
+            Aggregate::SumSquares(source) => {
+                let value = self.number(source);
+                format!("SUM({value} * {value})")
+            }
         };
         if self.pg() { format!("CAST({inner} AS float8)") } else { format!("CAST({inner} AS REAL)") }
     }

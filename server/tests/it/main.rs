@@ -8,6 +8,7 @@ mod auth;
 mod authz;
 mod basics;
 mod config;
+mod control_charts;
 mod fields;
 mod forms;
 mod lists;

@@ -43,7 +43,8 @@ fn bad_arguments_are_rule_errors_that_say_what_is_wrong() {
 fn capability_from_a_rule() {
     // Values 10, 12, 11, 13, 12: MRbar 1.5, sigma within 1.5 / 1.128379, mean 11.6.
     let cpk = run("cpk([10, 12, 11, 13, 12], 5.0, 17.0)").unwrap().as_f64().unwrap();
-    let sigma = 1.5 / 1.128379;
+    // d2 for n = 2 is exactly 2 / sqrt(pi) = 1.128379.
+    let sigma = 1.5 / std::f64::consts::FRAC_2_SQRT_PI;
     // The upper side is nearer: Cpk = (USL - mean) / 3 sigma.
     assert!((cpk - (17.0 - 11.6) / (3.0 * sigma)).abs() < 1e-5, "{cpk}");
     let cp = run("cp([10, 12, 11, 13, 12], 5.0, 17.0)").unwrap().as_f64().unwrap();

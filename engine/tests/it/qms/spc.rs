@@ -95,7 +95,8 @@ fn individuals_and_moving_range() {
     let pair = spc::imr(&values, Constants::Exact).unwrap();
     // MR = 2, 1, 2, 1 -> MRbar 1.5; sigma = 1.5 / 1.128379.
     assert_eq!(pair.dispersion.points, vec![2.0, 1.0, 2.0, 1.0]);
-    let sigma = 1.5 / 1.128379;
+    // d2 for n = 2 is exactly 2 / sqrt(pi) = 1.128379.
+    let sigma = 1.5 / std::f64::consts::FRAC_2_SQRT_PI;
     close(pair.sigma_within, sigma, 1e-6, "sigma");
     close(pair.location.center, 11.6, 1e-12, "CL");
     close(pair.location.ucl[0], 11.6 + 3.0 * sigma, 1e-5, "UCL");
