@@ -14,6 +14,7 @@ mod m20261121_000005_workflows;
 mod m20261121_000006_workflow_schedules;
 mod m20261121_000007_user_email;
 mod m20261121_000008_workspace_offset;
+mod m20261121_000009_dashboards;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000006_workflow_schedules::Migration),
             Box::new(m20261121_000007_user_email::Migration),
             Box::new(m20261121_000008_workspace_offset::Migration),
+            Box::new(m20261121_000009_dashboards::Migration),
         ]
     }
 }

@@ -3,11 +3,15 @@
 //! no database.
 
 mod control;
+mod dashboard;
 mod dates;
 mod plan;
 mod shape;
 mod spec;
 
+pub use dashboard::{
+    Dashboard, FilterKind, SharedFilter, Widget, bucket_range, drill_conditions, parse_dashboard, with_conditions,
+};
 pub use dates::{add_days, civil_from_days, days_from_civil, parse_date};
 pub use plan::{
     Aggregate, Column, Cond, Kind, OTHERS, Plan, PlanDimension, PlanMeasure, Source, field_kinds, form_kinds,

@@ -2,15 +2,37 @@
 //! with a top-N: the ranking first), so a million records never travel into Rust — only
 //! their groups do.
 
+pub mod export;
 pub mod sql;
 
 use engine::report::{Column, Plan, ResultRow};
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 
 use sql::Query;
 pub use sql::Scope;
 
+use crate::db::entities::record;
 use crate::error::ApiError;
+
+/// A [`Scope`] that owns its strings, for work that outlives the request's borrows.
+#[derive(Clone, Debug)]
+pub struct OwnedScope {
+    pub workspace_id: String,
+    pub form_id: String,
+    pub own: Option<String>,
+    pub offset_minutes: i32,
+}
+
+impl OwnedScope {
+    pub fn borrow(&self) -> Scope<'_> {
+        Scope {
+            workspace_id: &self.workspace_id,
+            form_id: &self.form_id,
+            own: self.own.as_deref(),
+            offset_minutes: self.offset_minutes,
+        }
+    }
+}
 
 /// More groups than this is a report that needs a limit or a top-N, not a chart.
 pub const MAX_GROUPS: usize = 100_000;
@@ -25,31 +47,61 @@ fn conditions(query: &mut Query, plan: &Plan, scope: &Scope<'_>) -> String {
     text
 }
 
+/// The values a top-N dimension keeps (ranked by their measure over every other dimension),
+/// with the dimension's index; `None` without a top-N.
+pub async fn top_values(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    scope: &Scope<'_>,
+) -> Result<Option<(usize, Vec<String>)>, ApiError> {
+    let Some((dimension, n, by)) = plan.top() else { return Ok(None) };
+    let backend = db.get_database_backend();
+    let mut query = Query::new(backend, scope.offset_minutes);
+    let source = &plan.dimensions[dimension];
+    let expression = query.dimension(&source.source, source.bucket);
+    let measure = query.aggregate(&plan.measures[by].aggregate);
+    let from = query.from(plan);
+    let mut text = conditions(&mut query, plan, scope);
+    text.push_str(&format!(" AND {expression} IS NOT NULL"));
+    let descending = plan.sort.iter().find(|(c, _)| *c == Column::Measure(by)).is_none_or(|(_, d)| *d);
+    let direction = if descending { "DESC" } else { "ASC" };
+    let limit = query.param(i64::from(n));
+    // Ties break on the value, so the same data always ranks the same way.
+    let sql = format!(
+        "SELECT {expression} AS d, {measure} AS m FROM {from} WHERE {text} GROUP BY 1 \
+         ORDER BY m {direction} NULLS LAST, d LIMIT {limit}"
+    );
+    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, query.values)).await?;
+    let values: Result<Vec<String>, _> = rows.iter().map(|r| r.try_get_by_index::<String>(0)).collect();
+    Ok(Some((dimension, values?)))
+}
+
+/// One page of the records that pass `plan`'s filter, newest first, after the record id
+/// `after` (ids are time-ordered). Dimensions and measures play no part: drill-down and
+/// export put the chart element's conditions into the filter.
+pub async fn records(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    scope: &Scope<'_>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<record::Model>, ApiError> {
+    let backend = db.get_database_backend();
+    let mut query = Query::new(backend, scope.offset_minutes);
+    let mut text = conditions(&mut query, plan, scope);
+    if let Some(after) = after {
+        let id = query.param(after.to_owned());
+        text.push_str(&format!(" AND records.id < {id}"));
+    }
+    let limit = query.param(limit as i64);
+    let sql = format!("SELECT records.* FROM records WHERE {text} ORDER BY records.id DESC LIMIT {limit}");
+    Ok(record::Entity::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, query.values)).all(db).await?)
+}
+
 /// The groups of `plan` over the records in `scope`, sorted, with cumulative shares, limited.
 pub async fn run(db: &impl ConnectionTrait, plan: &Plan, scope: &Scope<'_>) -> Result<Vec<ResultRow>, ApiError> {
     let backend = db.get_database_backend();
-    // The top values first: ranked by their measure over every other dimension.
-    let mut top_values = None;
-    if let Some((dimension, n, by)) = plan.top() {
-        let mut query = Query::new(backend, scope.offset_minutes);
-        let source = &plan.dimensions[dimension];
-        let expression = query.dimension(&source.source, source.bucket);
-        let measure = query.aggregate(&plan.measures[by].aggregate);
-        let from = query.from(plan);
-        let mut text = conditions(&mut query, plan, scope);
-        text.push_str(&format!(" AND {expression} IS NOT NULL"));
-        let descending = plan.sort.iter().find(|(c, _)| *c == Column::Measure(by)).is_none_or(|(_, d)| *d);
-        let direction = if descending { "DESC" } else { "ASC" };
-        let limit = query.param(i64::from(n));
-        // Ties break on the value, so the same data always ranks the same way.
-        let sql = format!(
-            "SELECT {expression} AS d, {measure} AS m FROM {from} WHERE {text} GROUP BY 1 \
-             ORDER BY m {direction} NULLS LAST, d LIMIT {limit}"
-        );
-        let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, query.values)).await?;
-        let values: Result<Vec<String>, _> = rows.iter().map(|r| r.try_get_by_index::<String>(0)).collect();
-        top_values = Some((dimension, values?));
-    }
+    let top_values = top_values(db, plan, scope).await?;
 
     let mut query = Query::new(backend, scope.offset_minutes);
     let mut select = Vec::new();

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod connectors;
+mod dashboards;
 pub(crate) mod forms;
 mod health;
 pub(crate) mod instances;
@@ -315,6 +316,70 @@ pub fn endpoints() -> Vec<Entry> {
             "Run a report spec: aggregated groups and chart-ready data",
             Some("{form, filter?, dimensions?, measures, sort?, limit?, chart?}"),
             post(reports::run),
+        ),
+        op(
+            M::POST,
+            ws("/reports/records"),
+            "reports",
+            "read (form) + field and row permissions",
+            "The records behind one element of a report, newest first",
+            Some("{report, point, after?, limit?}"),
+            post(reports::drill::post),
+        ),
+        op(
+            M::POST,
+            ws("/reports/export"),
+            "reports",
+            "read (form) + field and row permissions",
+            "Export a report's table or its records as CSV or XLSX (streamed)",
+            Some("{report, format: csv|xlsx, records?, point?}"),
+            post(reports::export::post),
+        ),
+        op(M::GET, ws("/dashboards"), "dashboards", "read", "Dashboards of the workspace", None, get(dashboards::list)),
+        op(
+            M::POST,
+            ws("/dashboards"),
+            "dashboards",
+            "design",
+            "Create a dashboard (widgets' reports checked against their forms)",
+            Some("{key, name, filters?, widgets}"),
+            post(dashboards::create),
+        ),
+        op(
+            M::GET,
+            ws("/dashboards/{key}"),
+            "dashboards",
+            "read",
+            "A dashboard's definition",
+            None,
+            get(dashboards::get),
+        ),
+        op(
+            M::PUT,
+            ws("/dashboards/{key}"),
+            "dashboards",
+            "design",
+            "Replace a dashboard's definition",
+            Some("{key, name, filters?, widgets}"),
+            put(dashboards::save),
+        ),
+        op(
+            M::DELETE,
+            ws("/dashboards/{key}"),
+            "dashboards",
+            "design",
+            "Delete a dashboard",
+            None,
+            delete(dashboards::delete),
+        ),
+        op(
+            M::POST,
+            ws("/dashboards/{key}/run"),
+            "dashboards",
+            "read (each widget: its form, fields and rows)",
+            "Every widget's result with the shared filters applied",
+            Some("{filters?}"),
+            post(dashboards::run::post),
         ),
         op(M::GET, ws("/workflows"), "workflows", "read", "Workflows of the workspace", None, get(workflows::list)),
         op(

@@ -7,13 +7,11 @@ use std::collections::BTreeMap;
 use axum::http::StatusCode;
 use engine::qms::rules::RuleSet;
 use engine::qms::spc::{self, Constants, Sample};
-use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 
 use crate::on_both;
-use crate::support::{Session, TestApp};
+use crate::support::{Session, TestApp, Xorshift};
 
-const PASSWORD: &str = "correct horse battery";
 const WS: &str = "/api/v1/workspaces/plant-c";
 const DAYS: u32 = 130;
 
@@ -27,13 +25,8 @@ struct Patrol {
 }
 
 fn generate() -> Vec<Patrol> {
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % 10_000) as f64 / 10_000.0
-    };
+    let mut random = Xorshift(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || random.below(10_000) as f64 / 10_000.0;
     let mut out = Vec::new();
     for d in 0..DAYS {
         let day = engine::report::add_days(engine::form::Date { year: 2026, month: 5, day: 1 }, i64::from(d));
@@ -59,11 +52,6 @@ fn generate() -> Vec<Patrol> {
 }
 
 async fn seed(app: &TestApp, patrols: &[Patrol]) -> Session {
-    app.create_user("root", PASSWORD, true).await;
-    let root = app.login("root", PASSWORD).await;
-    let (status, body) =
-        app.send(root.request("POST", "/api/v1/workspaces", Some(&json!({"slug": "plant-c", "name": "C"})))).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
     let form = json!({"key": "ipqc", "name": "IPQC", "fields": [
         {"key": "line", "type": "text"},
         {"key": "day", "type": "date"},
@@ -72,32 +60,15 @@ async fn seed(app: &TestApp, patrols: &[Patrol]) -> Session {
         {"key": "checked", "type": "number", "integer": true},
         {"key": "defectives", "type": "number", "integer": true}
     ]});
-    let (status, body) = app.send(root.request("POST", &format!("{WS}/forms"), Some(&form))).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = app.send(root.request("POST", &format!("{WS}/forms/ipqc/publish"), Some(&json!({})))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    use sea_orm::{ColumnTrait, QueryFilter};
-    use server::db::entities::{form, record};
-    let form = form::Entity::find().filter(form::Column::Key.eq("ipqc")).one(&app.db).await.unwrap().unwrap();
-    let models: Vec<record::ActiveModel> = patrols
-        .iter()
-        .map(|p| record::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().to_string()),
-            workspace_id: Set(form.workspace_id.clone()),
-            form_id: Set(form.id.clone()),
-            form_version: Set(1),
-            data: Set(json!({"line": p.line, "day": p.day, "width": p.width, "thickness": p.thickness,
-                             "checked": p.checked, "defectives": p.defectives})),
-            version: Set(1),
-            created_by: Set("seed".into()),
-            created_at: Set(1_790_000_000_000),
-            updated_at: Set(1_790_000_000_000),
-            deleted_at: Set(None),
-        })
-        .collect();
-    for chunk in models.chunks(100) {
-        record::Entity::insert_many(chunk.to_vec()).exec(&app.db).await.unwrap();
-    }
+    let root = app.workspace_with_form("plant-c", json!({}), &form).await;
+    app.insert_records(
+        "ipqc",
+        patrols.iter().map(|p| {
+            json!({"line": p.line, "day": p.day, "width": p.width, "thickness": p.thickness,
+                   "checked": p.checked, "defectives": p.defectives})
+        }),
+    )
+    .await;
     root
 }
 

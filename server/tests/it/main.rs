@@ -9,6 +9,7 @@ mod authz;
 mod basics;
 mod config;
 mod control_charts;
+mod dashboards;
 mod fields;
 mod forms;
 mod lists;

@@ -5,11 +5,10 @@
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
-use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 
 use crate::on_both;
-use crate::support::{Session, TestApp};
+use crate::support::{Session, TestApp, Xorshift};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -34,13 +33,8 @@ struct Row {
 }
 
 fn generate() -> Vec<Row> {
-    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let mut random = Xorshift(0x2545_f491_4f6c_dd1d);
+    let mut next = move |n: u64| random.below(n);
     (0..RECORDS)
         .map(|_| {
             let supplier = next(20);
@@ -98,45 +92,18 @@ fn form() -> Value {
 }
 
 async fn seed(app: &TestApp, rows: &[Row]) -> Session {
-    app.create_user("root", PASSWORD, true).await;
-    let root = app.login("root", PASSWORD).await;
-    let (status, body) = app
-        .send(root.request(
-            "POST",
-            "/api/v1/workspaces",
-            Some(&json!({"slug": "plant-r", "name": "R", "utc_offset_minutes": 480})),
-        ))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = app.send(root.request("POST", &format!("{WS}/forms"), Some(&form()))).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = app.send(root.request("POST", &format!("{WS}/forms/iqc/publish"), Some(&json!({})))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    use sea_orm::{ColumnTrait, QueryFilter};
-    use server::db::entities::{form, record};
-    let form = form::Entity::find().filter(form::Column::Key.eq("iqc")).one(&app.db).await.unwrap().unwrap();
-    for chunk in rows.chunks(1000) {
-        let models: Vec<record::ActiveModel> = chunk
-            .iter()
-            .map(|row| record::ActiveModel {
-                id: Set(uuid::Uuid::now_v7().to_string()),
-                workspace_id: Set(form.workspace_id.clone()),
-                form_id: Set(form.id.clone()),
-                form_version: Set(1),
-                data: Set(json!({
-                    "supplier": row.supplier, "part": row.part, "received_on": row.received_on,
-                    "inspected_at": row.inspected_at, "sample_size": row.sample_size, "defects": row.defects,
-                    "result": row.result, "defect_codes": row.codes, "urgent": row.urgent, "cost": 1
-                })),
-                version: Set(1),
-                created_by: Set("seed".into()),
-                created_at: Set(1_790_000_000_000),
-                updated_at: Set(1_790_000_000_000),
-                deleted_at: Set(None),
+    let root = app.workspace_with_form("plant-r", json!({"utc_offset_minutes": 480}), &form()).await;
+    app.insert_records(
+        "iqc",
+        rows.iter().map(|row| {
+            json!({
+                "supplier": row.supplier, "part": row.part, "received_on": row.received_on,
+                "inspected_at": row.inspected_at, "sample_size": row.sample_size, "defects": row.defects,
+                "result": row.result, "defect_codes": row.codes, "urgent": row.urgent, "cost": 1
             })
-            .collect();
-        record::Entity::insert_many(models).exec(&app.db).await.unwrap();
-    }
+        }),
+    )
+    .await;
     root
 }
 

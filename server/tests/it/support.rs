@@ -204,6 +204,68 @@ impl Session {
     }
 }
 
+/// A small deterministic generator (xorshift64) for generated test data.
+pub struct Xorshift(pub u64);
+
+impl Xorshift {
+    /// The next value in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+impl TestApp {
+    /// An administrator `root`, the workspace `slug` (created with `extra` fields) and `form`
+    /// published in it; returns root's session.
+    pub async fn workspace_with_form(&self, slug: &str, extra: Value, form: &Value) -> Session {
+        self.create_user("root", "correct horse battery", true).await;
+        let root = self.login("root", "correct horse battery").await;
+        let mut workspace = serde_json::json!({"slug": slug, "name": slug});
+        if let (Some(target), Some(extra)) = (workspace.as_object_mut(), extra.as_object()) {
+            target.extend(extra.clone());
+        }
+        let (status, body) = self.send(root.request("POST", "/api/v1/workspaces", Some(&workspace))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let base = format!("/api/v1/workspaces/{slug}/forms");
+        let (status, body) = self.send(root.request("POST", &base, Some(form))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let key = form["key"].as_str().expect("the form has a key");
+        let publish = format!("{base}/{key}/publish");
+        let (status, body) = self.send(root.request("POST", &publish, Some(&serde_json::json!({})))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        root
+    }
+
+    /// Inserts records of the published form `form_key` straight into the table (version 1,
+    /// created by "seed" at a fixed time): volume without the API's cost.
+    pub async fn insert_records(&self, form_key: &str, data: impl IntoIterator<Item = Value>) {
+        use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+        use server::db::entities::{form, record};
+        let form = form::Entity::find().filter(form::Column::Key.eq(form_key)).one(&self.db).await.unwrap().unwrap();
+        let models: Vec<record::ActiveModel> = data
+            .into_iter()
+            .map(|data| record::ActiveModel {
+                id: Set(uuid::Uuid::now_v7().to_string()),
+                workspace_id: Set(form.workspace_id.clone()),
+                form_id: Set(form.id.clone()),
+                form_version: Set(1),
+                data: Set(data),
+                version: Set(1),
+                created_by: Set("seed".into()),
+                created_at: Set(1_790_000_000_000),
+                updated_at: Set(1_790_000_000_000),
+                deleted_at: Set(None),
+            })
+            .collect();
+        for chunk in models.chunks(500) {
+            record::Entity::insert_many(chunk.to_vec()).exec(&self.db).await.unwrap();
+        }
+    }
+}
+
 pub fn json_request(method: &str, path: &str, body: &Value) -> Request<Body> {
     Request::builder()
         .method(method)

@@ -4,6 +4,7 @@ pub mod api_token;
 pub mod audit_entry;
 pub mod audit_head;
 pub mod connector;
+pub mod dashboard;
 pub mod form;
 pub mod form_version;
 pub mod membership;
