@@ -120,6 +120,8 @@ pub enum Column {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
     pub form: String,
+    /// The subtable the dataset is flattened over.
+    pub rows: Option<String>,
     pub filter: Option<Cond>,
     pub dimensions: Vec<PlanDimension>,
     pub measures: Vec<PlanMeasure>,
@@ -223,8 +225,10 @@ pub fn plan(spec: &ReportSpec, fields: &[(String, Kind)], today: Date) -> Result
     let mut c = Checker { fields, today, issues: Vec::new() };
     let filter = spec.filter.as_ref().and_then(|f| c.condition("/filter", f));
     let mut names = BTreeSet::new();
-    let mut name = |c: &mut Checker, path: String, name: &str| {
-        if !is_name(name) {
+    // A dimension's default name is its field path (`supplier_ref.grade`), which the field
+    // check covers; written names must be plain keys.
+    let mut name = |c: &mut Checker, path: String, name: &str, written: bool| {
+        if written && !is_name(name) {
             c.issues.push(Issue::new(path, Code::MalformedKey).param("key", name));
         } else if !names.insert(name.to_owned()) {
             c.issues.push(Issue::new(path, Code::DuplicateKey).param("key", name).param("first", "another column"));
@@ -234,7 +238,7 @@ pub fn plan(spec: &ReportSpec, fields: &[(String, Kind)], today: Date) -> Result
     for (i, d) in spec.dimensions.iter().enumerate() {
         let path = format!("/dimensions/{i}");
         let dimension_name = d.name.clone().unwrap_or_else(|| d.field.clone());
-        name(&mut c, format!("{path}/as"), &dimension_name);
+        name(&mut c, format!("{path}/as"), &dimension_name, d.name.is_some());
         let Some(source) = c.source(&format!("{path}/field"), &d.field) else { continue };
         let dated = matches!(source.kind(), Kind::Date | Kind::Datetime);
         let bucket = match (dated, d.bucket) {
@@ -267,7 +271,7 @@ pub fn plan(spec: &ReportSpec, fields: &[(String, Kind)], today: Date) -> Result
     let mut measures = Vec::new();
     for (i, m) in spec.measures.iter().enumerate() {
         let path = format!("/measures/{i}");
-        name(&mut c, format!("{path}/as"), &m.name);
+        name(&mut c, format!("{path}/as"), &m.name, true);
         let field = |c: &mut Checker, key: &Option<String>, what: &str, numeric: bool| -> Option<Source> {
             let Some(key) = key else {
                 c.issues.push(Issue::new(format!("{path}/{what}"), Code::Required));
@@ -358,10 +362,24 @@ pub fn plan(spec: &ReportSpec, fields: &[(String, Kind)], today: Date) -> Result
         sort = vec![(Column::Dimension(0), true)];
         limit = Some(spec.limit.unwrap_or(super::control::DEFAULT_SUBGROUPS));
     }
+    if let Some(rows) = &spec.rows
+        && !fields.iter().any(|(k, _)| k.strip_prefix(rows.as_str()).is_some_and(|rest| rest.starts_with('.')))
+    {
+        c.issues.push(Issue::new("/rows", Code::UnknownField).param("field", rows.as_str()));
+    }
     if !c.issues.is_empty() {
         return Err(c.issues);
     }
-    Ok(Plan { form: spec.form.clone(), filter, dimensions, measures, sort, limit, chart: spec.chart.clone() })
+    Ok(Plan {
+        form: spec.form.clone(),
+        rows: spec.rows.clone(),
+        filter,
+        dimensions,
+        measures,
+        sort,
+        limit,
+        chart: spec.chart.clone(),
+    })
 }
 
 impl Checker<'_> {

@@ -16,8 +16,13 @@ use serde_json::Value;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportSpec {
-    /// The dataset: a form's records.
+    /// The dataset: a form's records. Fields are named by key; `relation.key` reads a field
+    /// of the record a relation field points to.
     pub form: String,
+    /// Flattens the dataset over this subtable: one row per subtable row, whose cells are
+    /// named `subtable.key` (the record's own fields repeat on each of its rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<Condition>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

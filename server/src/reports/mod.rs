@@ -56,13 +56,13 @@ pub async fn top_values(
 ) -> Result<Option<(usize, Vec<String>)>, ApiError> {
     let Some((dimension, n, by)) = plan.top() else { return Ok(None) };
     let backend = db.get_database_backend();
-    let mut query = Query::new(backend, scope.offset_minutes);
+    let mut query = Query::new(backend, scope.offset_minutes, plan);
     let source = &plan.dimensions[dimension];
     let expression = query.dimension(&source.source, source.bucket);
     let measure = query.aggregate(&plan.measures[by].aggregate);
-    let from = query.from(plan);
     let mut text = conditions(&mut query, plan, scope);
     text.push_str(&format!(" AND {expression} IS NOT NULL"));
+    let from = query.from(plan);
     let descending = plan.sort.iter().find(|(c, _)| *c == Column::Measure(by)).is_none_or(|(_, d)| *d);
     let direction = if descending { "DESC" } else { "ASC" };
     let limit = query.param(i64::from(n));
@@ -87,14 +87,17 @@ pub async fn records(
     limit: u64,
 ) -> Result<Vec<record::Model>, ApiError> {
     let backend = db.get_database_backend();
-    let mut query = Query::new(backend, scope.offset_minutes);
-    let mut text = conditions(&mut query, plan, scope);
+    let mut query = Query::new(backend, scope.offset_minutes, plan);
+    let text = conditions(&mut query, plan, scope);
+    let from = query.from(plan);
+    // Flattened rows and joins may repeat a record: select records by id, once each.
+    let mut sql = format!("SELECT * FROM records WHERE id IN (SELECT records.id FROM {from} WHERE {text})");
     if let Some(after) = after {
         let id = query.param(after.to_owned());
-        text.push_str(&format!(" AND records.id < {id}"));
+        sql.push_str(&format!(" AND id < {id}"));
     }
     let limit = query.param(limit as i64);
-    let sql = format!("SELECT records.* FROM records WHERE {text} ORDER BY records.id DESC LIMIT {limit}");
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {limit}"));
     Ok(record::Entity::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, query.values)).all(db).await?)
 }
 
@@ -103,7 +106,7 @@ pub async fn run(db: &impl ConnectionTrait, plan: &Plan, scope: &Scope<'_>) -> R
     let backend = db.get_database_backend();
     let top_values = top_values(db, plan, scope).await?;
 
-    let mut query = Query::new(backend, scope.offset_minutes);
+    let mut query = Query::new(backend, scope.offset_minutes, plan);
     let mut select = Vec::new();
     for (i, dimension) in plan.dimensions.iter().enumerate() {
         let mut expression = query.dimension(&dimension.source, dimension.bucket);
@@ -117,8 +120,8 @@ pub async fn run(db: &impl ConnectionTrait, plan: &Plan, scope: &Scope<'_>) -> R
     for measure in &plan.measures {
         select.push(query.aggregate(&measure.aggregate));
     }
-    let from = query.from(plan);
     let text = conditions(&mut query, plan, scope);
+    let from = query.from(plan);
     let mut sql = format!("SELECT {} FROM {from} WHERE {text}", select.join(", "));
     if !plan.dimensions.is_empty() {
         let positions: Vec<String> = (1..=plan.dimensions.len()).map(|i| i.to_string()).collect();

@@ -2,6 +2,9 @@
 //! from the plan, which took them from the form definition (`[a-z0-9_]` only); every value
 //! a user wrote is a bound parameter.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
 use engine::report::{Aggregate, Bucket, Cond, Kind, OTHERS, Op, Plan, Source};
 use sea_orm::{DbBackend, Value as SqlValue};
 use serde_json::Value;
@@ -20,11 +23,37 @@ pub struct Query {
     backend: DbBackend,
     pub values: Vec<SqlValue>,
     offset: i32,
+    /// The subtable whose rows the report flattens (`r`), from the plan.
+    rows: Option<String>,
+    /// Relation fields whose records the expressions read (`j_<key>`), collected while
+    /// rendering; `from` joins them, so it is rendered last.
+    joins: RefCell<BTreeSet<String>>,
 }
 
 impl Query {
-    pub fn new(backend: DbBackend, offset: i32) -> Query {
-        Query { backend, values: Vec::new(), offset }
+    pub fn new(backend: DbBackend, offset: i32, plan: &Plan) -> Query {
+        Query { backend, values: Vec::new(), offset, rows: plan.rows.clone(), joins: RefCell::default() }
+    }
+
+    /// Where a field path's JSON lives and its key there: `key` in the record, `rows.key` in
+    /// the flattened subtable row, `relation.key` in the related record (joined).
+    fn locate<'p>(&self, path: &'p str) -> (String, &'p str) {
+        match path.split_once('.') {
+            None => ("records.data".into(), path),
+            Some((prefix, key)) if self.rows.as_deref() == Some(prefix) => {
+                ((if self.pg() { "r.e" } else { "r.value" }).into(), key)
+            }
+            Some((prefix, key)) => {
+                self.joins.borrow_mut().insert(prefix.to_owned());
+                (format!("j_{prefix}.data"), key)
+            }
+        }
+    }
+
+    /// PostgreSQL: the value as `jsonb`.
+    fn element(&self, path: &str) -> String {
+        let (base, key) = self.locate(path);
+        format!("({base} -> '{key}')")
     }
 
     fn pg(&self) -> bool {
@@ -36,16 +65,14 @@ impl Query {
         if self.pg() { format!("${}", self.values.len()) } else { format!("?{}", self.values.len()) }
     }
 
-    fn type_of(&self, key: &str) -> String {
-        if self.pg() {
-            format!("jsonb_typeof(records.data -> '{key}')")
-        } else {
-            format!("json_type(records.data, '$.{key}')")
-        }
+    fn type_of(&self, path: &str) -> String {
+        let (base, key) = self.locate(path);
+        if self.pg() { format!("jsonb_typeof({base} -> '{key}')") } else { format!("json_type({base}, '$.{key}')") }
     }
 
-    fn raw_text(&self, key: &str) -> String {
-        if self.pg() { format!("(records.data ->> '{key}')") } else { format!("json_extract(records.data, '$.{key}')") }
+    fn raw_text(&self, path: &str) -> String {
+        let (base, key) = self.locate(path);
+        if self.pg() { format!("({base} ->> '{key}')") } else { format!("json_extract({base}, '$.{key}')") }
     }
 
     /// The value as a number, NULL where it is not one.
@@ -152,39 +179,66 @@ impl Query {
         }
     }
 
-    /// The FROM clause: records, with one row per chosen option of a list dimension and one
-    /// per sampled value of a charted measurement (a single number counts as one sample).
+    /// The FROM clause: records, flattened over the subtable's rows, joined to the related
+    /// records the expressions read, with one row per chosen option of a list dimension and
+    /// one per sampled value of a charted measurement (a single number is one sample). Render
+    /// it after every other part of the query.
     pub fn from(&self, plan: &Plan) -> String {
-        let mut from = self.options(plan);
-        if let Some(key) = plan.sampled() {
+        let mut from = String::from("records");
+        if let Some(rows) = &self.rows {
             from.push_str(&if self.pg() {
                 format!(
-                    " LEFT JOIN LATERAL jsonb_array_elements(CASE jsonb_typeof(records.data -> '{key}') \
-                     WHEN 'array' THEN records.data -> '{key}' WHEN 'number' THEN jsonb_build_array(records.data -> '{key}') \
-                     ELSE '[]'::jsonb END) AS s(e) ON TRUE"
+                    " CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(records.data -> '{rows}') = 'array' \
+                     THEN records.data -> '{rows}' ELSE '[]'::jsonb END) AS r(e)"
                 )
             } else {
                 format!(
-                    " LEFT JOIN json_each(CASE WHEN json_type(records.data, '$.{key}') IN ('array', 'integer', 'real') \
-                     THEN json_extract(records.data, '$.{key}') ELSE '[]' END) AS s"
+                    " JOIN json_each(CASE WHEN json_type(records.data, '$.{rows}') = 'array' \
+                     THEN json_extract(records.data, '$.{rows}') ELSE '[]' END) AS r"
                 )
             });
         }
-        from
-    }
-
-    fn options(&self, plan: &Plan) -> String {
-        match plan.exploded().map(|i| &plan.dimensions[i].source) {
-            Some(Source::Field { key, .. }) if self.pg() => format!(
-                "records LEFT JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(records.data -> '{key}') = 'array' \
-                 THEN records.data -> '{key}' ELSE '[]'::jsonb END) AS x(v) ON TRUE"
-            ),
-            Some(Source::Field { key, .. }) => format!(
-                "records LEFT JOIN json_each(CASE WHEN json_type(records.data, '$.{key}') = 'array' \
-                 THEN json_extract(records.data, '$.{key}') ELSE '[]' END) AS x"
-            ),
-            _ => "records".into(),
+        // The explosions below may read related records too: work them out before the joins.
+        let mut tail = String::new();
+        if let Some(Source::Field { key, .. }) = plan.exploded().map(|i| &plan.dimensions[i].source) {
+            tail.push_str(&if self.pg() {
+                let element = self.element(key);
+                format!(
+                    " LEFT JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof({element}) = 'array' \
+                     THEN {element} ELSE '[]'::jsonb END) AS x(v) ON TRUE"
+                )
+            } else {
+                let (type_of, raw) = (self.type_of(key), self.raw_text(key));
+                format!(" LEFT JOIN json_each(CASE WHEN {type_of} = 'array' THEN {raw} ELSE '[]' END) AS x")
+            });
         }
+        if let Some(key) = plan.sampled() {
+            tail.push_str(&if self.pg() {
+                let element = self.element(key);
+                format!(
+                    " LEFT JOIN LATERAL jsonb_array_elements(CASE jsonb_typeof({element}) \
+                     WHEN 'array' THEN {element} WHEN 'number' THEN jsonb_build_array({element}) \
+                     ELSE '[]'::jsonb END) AS s(e) ON TRUE"
+                )
+            } else {
+                let (type_of, raw) = (self.type_of(key), self.raw_text(key));
+                format!(" LEFT JOIN json_each(CASE WHEN {type_of} IN ('array', 'integer', 'real') THEN {raw} ELSE '[]' END) AS s")
+            });
+        }
+        for relation in self.joins.borrow().iter() {
+            // Only live records of the same workspace: an id from elsewhere matches nothing.
+            let id = if self.pg() {
+                format!("(records.data ->> '{relation}')")
+            } else {
+                format!("json_extract(records.data, '$.{relation}')")
+            };
+            from.push_str(&format!(
+                " LEFT JOIN records AS j_{relation} ON j_{relation}.id = {id} \
+                 AND j_{relation}.workspace_id = records.workspace_id AND j_{relation}.deleted_at IS NULL"
+            ));
+        }
+        from.push_str(&tail);
+        from
     }
 
     pub fn scope(&mut self, scope: &Scope<'_>) -> String {
@@ -216,12 +270,14 @@ impl Query {
             Cond::Exists { source, present } => {
                 let test = match source {
                     // An empty list is no value (nothing chosen).
-                    Source::Field { key, kind: Kind::Multi } if self.pg() => format!(
-                        "(jsonb_typeof(records.data -> '{key}') = 'array' AND jsonb_array_length(records.data -> '{key}') > 0)"
-                    ),
-                    Source::Field { key, kind: Kind::Multi } => format!(
-                        "(json_type(records.data, '$.{key}') = 'array' AND json_array_length(records.data, '$.{key}') > 0)"
-                    ),
+                    Source::Field { key, kind: Kind::Multi } if self.pg() => {
+                        let element = self.element(key);
+                        format!("(jsonb_typeof({element}) = 'array' AND jsonb_array_length({element}) > 0)")
+                    }
+                    Source::Field { key, kind: Kind::Multi } => {
+                        let (base, inner) = self.locate(key);
+                        format!("({} = 'array' AND json_array_length({base}, '$.{inner}') > 0)", self.type_of(key))
+                    }
                     Source::Field { key, .. } => format!("(COALESCE({}, 'null') <> 'null')", self.type_of(key)),
                     _ => "TRUE".into(),
                 };
@@ -279,11 +335,13 @@ impl Query {
             (Kind::Multi, Value::String(option)) => {
                 let param = self.param(option.clone());
                 if self.pg() {
-                    format!("(jsonb_typeof(records.data -> '{key}') = 'array' AND (records.data -> '{key}') ? {param})")
+                    let element = self.element(&key);
+                    format!("(jsonb_typeof({element}) = 'array' AND {element} ? {param})")
                 } else {
+                    let (type_of, raw) = (self.type_of(&key), self.raw_text(&key));
                     format!(
-                        "EXISTS (SELECT 1 FROM json_each(CASE WHEN json_type(records.data, '$.{key}') = 'array' \
-                         THEN json_extract(records.data, '$.{key}') ELSE '[]' END) AS o WHERE o.value = {param})"
+                        "EXISTS (SELECT 1 FROM json_each(CASE WHEN {type_of} = 'array' \
+                         THEN {raw} ELSE '[]' END) AS o WHERE o.value = {param})"
                     )
                 }
             }

@@ -17,6 +17,7 @@ mod notify;
 mod policies;
 mod processes;
 mod records;
+mod report_datasets;
 mod reports;
 mod schedules;
 mod tokens;

@@ -240,8 +240,8 @@ impl TestApp {
     }
 
     /// Inserts records of the published form `form_key` straight into the table (version 1,
-    /// created by "seed" at a fixed time): volume without the API's cost.
-    pub async fn insert_records(&self, form_key: &str, data: impl IntoIterator<Item = Value>) {
+    /// created by "seed" at a fixed time): volume without the API's cost. Returns their ids.
+    pub async fn insert_records(&self, form_key: &str, data: impl IntoIterator<Item = Value>) -> Vec<String> {
         use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
         use server::db::entities::{form, record};
         let form = form::Entity::find().filter(form::Column::Key.eq(form_key)).one(&self.db).await.unwrap().unwrap();
@@ -260,9 +260,11 @@ impl TestApp {
                 deleted_at: Set(None),
             })
             .collect();
+        let ids = models.iter().map(|m| m.id.clone().unwrap()).collect();
         for chunk in models.chunks(500) {
             record::Entity::insert_many(chunk.to_vec()).exec(&self.db).await.unwrap();
         }
+        ids
     }
 }
 

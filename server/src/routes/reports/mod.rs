@@ -10,7 +10,7 @@ pub mod export;
 
 use axum::Json;
 use axum::extract::State;
-use engine::form::{Field, FieldMask, Issue, data_fields};
+use engine::form::{Field, FieldKind, FieldMask, Issue, data_fields};
 use engine::report::{Kind, Plan, ReportSpec, field_kinds, parse_spec, plan, shape};
 use serde_json::{Value, json};
 
@@ -82,7 +82,37 @@ pub async fn plan_for<A: ActionKind>(
         .collect();
     let columns =
         readable.iter().map(|f| (f.key.clone(), f.common.label.get(lang).unwrap_or(&f.key).to_owned())).collect();
-    let kinds = field_kinds(readable);
+    let mut kinds = field_kinds(readable.iter().copied());
+    // `rows.key`: the cells of the flattened subtable.
+    if let Some(rows) = &spec.rows
+        && let Some(FieldKind::Subtable(table)) = readable.iter().find(|f| &f.key == rows).map(|f| &f.kind)
+    {
+        let cells = data_fields(&table.fields).into_iter().map(|(f, _)| f);
+        kinds.extend(field_kinds(cells).into_iter().map(|(key, kind)| (format!("{rows}.{key}"), kind)));
+    }
+    // `relation.key`: fields of the related records, for relations the spec names, when the
+    // caller may read every record of the related form (the join cannot apply a narrower
+    // row scope) and only the fields the caller may read there.
+    let text = serde_json::to_string(spec).unwrap_or_default();
+    for field in &readable {
+        let FieldKind::Relation(relation) = &field.kind else { continue };
+        if !text.contains(&format!("\"{}.", field.key)) {
+            continue;
+        }
+        let Ok(target) = crate::routes::forms::load(state, access, &state.db, &relation.form, Action::Read).await
+        else {
+            continue;
+        };
+        let Some(version) = target.latest_version else { continue };
+        if crate::routes::records::row_scope(state, access, &target.id) != RowScope::All {
+            continue;
+        }
+        let compiled = state.forms.get(&state.db, &target.id, version).await?;
+        let mask = access.field_mask(&compiled);
+        let related =
+            data_fields(&compiled.definition().fields).into_iter().map(|(f, _)| f).filter(|f| mask.can_read(&f.key));
+        kinds.extend(field_kinds(related).into_iter().map(|(key, kind)| (format!("{}.{key}", field.key), kind)));
+    }
     let today = crate::clock::today_at(access.workspace.utc_offset_minutes);
     Ok(plan(spec, &kinds, today).map(|plan| Planned { plan, kinds, columns, mask, form }))
 }
