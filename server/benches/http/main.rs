@@ -11,6 +11,9 @@
 //! - Workflow instances per second end to end (`workflows.rs`): submit a record that starts a
 //!   5-node approval with one condition, then the approver takes each task from the inbox and
 //!   approves it, to the end — against plain submissions at the same concurrency.
+//! - The supplier quality cockpit (`reports.rs`): 8 report widgets and the dashboard over
+//!   1,000,000 records against hand-written SQL over a typed table; exports to CSV and XLSX.
+//!   `FORMWORK_BENCH_ONLY=reports` runs only this part.
 //! - The server's peak resident memory (VmHWM).
 //!
 //! `cargo xtask bench http` runs it; PostgreSQL at `FORMWORK_BENCH_POSTGRES` (default
@@ -34,6 +37,7 @@ const PER_CLIENT: usize = 200;
 const CLIENTS: usize = 16;
 const LIST_RECORDS: usize = 100_000;
 
+mod reports;
 mod workflows;
 
 fn main() {
@@ -47,17 +51,36 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("bench dir");
 
     let sqlite = Backend::Sqlite { dir: dir.clone() };
-    run_backend(&runtime, &sqlite, &form, &input);
+    let only_reports = std::env::var("FORMWORK_BENCH_ONLY").is_ok_and(|v| v == "reports");
+    if !only_reports {
+        run_backend(&runtime, &sqlite, &form, &input);
+    }
+    run_reports(&runtime, &sqlite);
     let url = std::env::var("FORMWORK_BENCH_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     match runtime.block_on(sea_orm::Database::connect(url.clone())) {
         Ok(admin) => {
             let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base).to_owned();
-            run_backend(&runtime, &Backend::Postgres { admin, base, dir: dir.clone() }, &form, &input);
+            let postgres = Backend::Postgres { admin, base, dir: dir.clone() };
+            if !only_reports {
+                run_backend(&runtime, &postgres, &form, &input);
+            }
+            run_reports(&runtime, &postgres);
         }
         Err(error) => println!("!!! PostgreSQL unreachable ({error}): the PostgreSQL half was SKIPPED"),
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The cockpit on its own database and server (its IQC form differs from the example's).
+fn run_reports(runtime: &tokio::runtime::Runtime, backend: &Backend) {
+    println!("\n## Reports on {}\n", backend.name());
+    let database = backend.fresh(runtime, "formwork_bench_reports");
+    let server = Server::start(&database, backend.data_dir());
+    let token = server.setup(&reports::form());
+    let db = runtime.block_on(server::db::connect(&database)).expect("server database");
+    reports::run(runtime, &server, &token, &db);
+    runtime.block_on(db.close()).ok();
 }
 
 fn read_json(path: &Path) -> Value {
@@ -502,6 +525,57 @@ impl Http {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream.set_nodelay(true).unwrap();
         Http { reader: BufReader::new(stream), cookie: None, csrf: None }
+    }
+
+    /// POSTs `body` and reads the whole answer (streamed or not) without keeping it; returns
+    /// the status and the body's length.
+    pub(crate) fn download(&mut self, path: &str, token: &str, body: &str) -> (u16, u64) {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let stream = self.reader.get_mut();
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        let status: u16 = line.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
+        let (mut length, mut chunked) = (0u64, false);
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).unwrap();
+            let header = line.trim_end().to_ascii_lowercase();
+            if header.is_empty() {
+                break;
+            }
+            if let Some(value) = header.strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap();
+            }
+            if header.starts_with("transfer-encoding:") && header.contains("chunked") {
+                chunked = true;
+            }
+        }
+        let mut sink = std::io::sink();
+        if !chunked {
+            std::io::copy(&mut (&mut self.reader).take(length), &mut sink).unwrap();
+            return (status, length);
+        }
+        let mut total = 0;
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).unwrap();
+            let size = u64::from_str_radix(line.trim_end().split(';').next().unwrap_or("0"), 16).unwrap();
+            if size == 0 {
+                line.clear();
+                self.reader.read_line(&mut line).unwrap();
+                return (status, total);
+            }
+            std::io::copy(&mut (&mut self.reader).take(size), &mut sink).unwrap();
+            total += size;
+            line.clear();
+            self.reader.read_line(&mut line).unwrap();
+        }
     }
 
     pub(crate) fn send(&mut self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
