@@ -5,6 +5,7 @@
 
 pub mod form;
 pub mod i18n;
+pub mod pack;
 pub mod qms;
 pub mod report;
 pub mod rules;

@@ -22,6 +22,9 @@ pub struct Catalog {
     pub connectors: BTreeMap<String, Vec<String>>,
 }
 
+/// Roles every workspace has (custom roles are any other names members are given).
+pub const BUILT_IN_ROLES: &[&str] = &["admin", "designer", "member", "approver", "viewer"];
+
 /// Variables rules see: the record (with `id`), the submitter's user id, the instance id.
 pub const RULE_VARIABLES: &[&str] = &["record", "submitter", "instance"];
 

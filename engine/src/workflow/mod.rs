@@ -12,7 +12,7 @@ mod model;
 mod state;
 mod step;
 
-pub use compile::{Catalog, CompiledWorkflow, RULE_VARIABLES};
+pub use compile::{BUILT_IN_ROLES, Catalog, CompiledWorkflow, RULE_VARIABLES};
 pub use duration::parse_duration;
 pub use model::*;
 pub use state::*;

@@ -10,6 +10,7 @@ mod evolution;
 mod fast;
 mod fields;
 mod logic;
+mod pack;
 mod props;
 mod qms;
 mod rules;

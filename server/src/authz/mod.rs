@@ -12,7 +12,7 @@ use cedar_policy::{
     RestrictedExpression, Schema, ValidationMode, Validator,
 };
 
-pub const ROLES: &[&str] = &["admin", "designer", "member", "approver", "viewer"];
+pub const ROLES: &[&str] = engine::workflow::BUILT_IN_ROLES;
 
 /// A workspace role name: the built-in roles above, or a factory's own (`qe`, `mrb`,
 /// `iqc-inspector`), which carry no permission until a workspace policy or a form's field

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::Json;
 use axum::extract::{Path, State};
-use engine::workflow::{Catalog, CompiledWorkflow, parse_workflow};
+use engine::workflow::{BUILT_IN_ROLES, Catalog, CompiledWorkflow, parse_workflow};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
@@ -18,9 +18,6 @@ use crate::db::entities::{connector, form, workflow, workflow_version};
 use crate::error::ApiError;
 use crate::identity::now_ms;
 use crate::lang::Language;
-
-/// The roles every workspace has (DESIGN §8), besides those given to its members.
-const BUILT_IN_ROLES: &[&str] = &["admin", "designer", "member", "approver", "viewer"];
 
 /// What a workflow in `workspace_id` may refer to.
 pub async fn catalog(state: &AppState, db: &impl ConnectionTrait, workspace_id: &str) -> Result<Catalog, ApiError> {
