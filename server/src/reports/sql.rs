@@ -212,17 +212,26 @@ impl Query {
                 format!(" LEFT JOIN json_each(CASE WHEN {type_of} = 'array' THEN {raw} ELSE '[]' END) AS x")
             });
         }
+        // A measurement is stored as `{"values": [...], ...}` once processed; a bare list or
+        // number is accepted too.
         if let Some(key) = plan.sampled() {
             tail.push_str(&if self.pg() {
                 let element = self.element(key);
                 format!(
                     " LEFT JOIN LATERAL jsonb_array_elements(CASE jsonb_typeof({element}) \
                      WHEN 'array' THEN {element} WHEN 'number' THEN jsonb_build_array({element}) \
+                     WHEN 'object' THEN CASE WHEN jsonb_typeof({element} -> 'values') = 'array' \
+                     THEN {element} -> 'values' ELSE '[]'::jsonb END \
                      ELSE '[]'::jsonb END) AS s(e) ON TRUE"
                 )
             } else {
                 let (type_of, raw) = (self.type_of(key), self.raw_text(key));
-                format!(" LEFT JOIN json_each(CASE WHEN {type_of} IN ('array', 'integer', 'real') THEN {raw} ELSE '[]' END) AS s")
+                let (base, inner) = self.locate(key);
+                format!(
+                    " LEFT JOIN json_each(CASE WHEN {type_of} IN ('array', 'integer', 'real') THEN {raw} \
+                     WHEN json_type({base}, '$.{inner}.values') = 'array' THEN json_extract({base}, '$.{inner}.values') \
+                     ELSE '[]' END) AS s"
+                )
             });
         }
         for relation in self.joins.borrow().iter() {

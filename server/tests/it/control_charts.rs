@@ -63,8 +63,11 @@ async fn seed(app: &TestApp, patrols: &[Patrol]) -> Session {
     let root = app.workspace_with_form("plant-c", json!({}), &form).await;
     app.insert_records(
         "ipqc",
-        patrols.iter().map(|p| {
-            json!({"line": p.line, "day": p.day, "width": p.width, "thickness": p.thickness,
+        patrols.iter().enumerate().map(|(i, p)| {
+            // Processed records hold `{"values": [...], "judgements": ...}`; bare lists are
+            // accepted too: both shapes are charted.
+            let width = if i % 4 < 2 { json!({"values": p.width, "result": "ok"}) } else { json!(p.width) };
+            json!({"line": p.line, "day": p.day, "width": width, "thickness": p.thickness,
                    "checked": p.checked, "defectives": p.defectives})
         }),
     )
