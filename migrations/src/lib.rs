@@ -15,6 +15,7 @@ mod m20261121_000006_workflow_schedules;
 mod m20261121_000007_user_email;
 mod m20261121_000008_workspace_offset;
 mod m20261121_000009_dashboards;
+mod m20261121_000010_pack_installs;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000007_user_email::Migration),
             Box::new(m20261121_000008_workspace_offset::Migration),
             Box::new(m20261121_000009_dashboards::Migration),
+            Box::new(m20261121_000010_pack_installs::Migration),
         ]
     }
 }

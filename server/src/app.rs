@@ -33,6 +33,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Verified against when a username does not exist, so that answers take as long.
     pub dummy_password_hash: Arc<String>,
+    /// The template packs this binary ships.
+    pub packs: Arc<Vec<engine::pack::Pack>>,
 }
 
 impl AppState {
@@ -53,6 +55,8 @@ impl AppState {
             forms,
             metrics: Arc::new(Metrics::default()),
             dummy_password_hash: Arc::new(dummy),
+            // The shipped packs are data compiled in; the library's tests check them.
+            packs: Arc::new(crate::packs::library()),
         }
     }
 

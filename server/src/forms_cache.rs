@@ -21,6 +21,13 @@ pub struct FormsCache {
 }
 
 impl FormsCache {
+    /// Forgets everything. A transaction that rolls back may have compiled a version number
+    /// that a later publish reuses (pack installs compile inside their transaction), so a
+    /// failed or dry-run install clears the cache.
+    pub fn clear(&self) {
+        self.compiled.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     pub async fn get(
         &self,
         db: &impl ConnectionTrait,

@@ -14,6 +14,7 @@ pub mod identity;
 pub mod json;
 pub mod lang;
 pub mod metrics;
+pub mod packs;
 pub mod reports;
 mod routes;
 pub mod workflows;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod backup;
+mod pack;
 mod serve;
 mod user;
 mod validate;
@@ -28,6 +29,9 @@ pub enum Command {
     Audit(audit::AuditCommand),
     /// Write a consistent copy of the SQLite database while the server runs.
     Backup(backup::BackupArgs),
+    /// Template packs: list, install, upgrade, uninstall.
+    #[command(subcommand)]
+    Pack(pack::PackCommand),
 }
 
 #[derive(clap::Args)]
@@ -51,6 +55,11 @@ pub fn run(command: Command) -> ExitCode {
         Command::Audit(audit::AuditCommand::Verify(args)) => {
             let server_args = ServerArgs { config: args.config.clone(), settings: args.settings.clone() };
             with_config(server_args, move |config| audit::verify(config, args))
+        }
+        Command::Pack(command) => {
+            let common = pack::common(&command);
+            let server_args = ServerArgs { config: common.config, settings: common.settings };
+            with_config(server_args, move |config| pack::run(config, command))
         }
         Command::User(user::UserCommand::Create(args)) => {
             let server_args = ServerArgs { config: args.config.clone(), settings: args.settings.clone() };

@@ -11,6 +11,7 @@ pub(crate) mod instances;
 mod metrics;
 mod openapi;
 mod outbox;
+mod packs;
 pub(crate) mod records;
 mod reports;
 pub(crate) mod tasks;
@@ -23,6 +24,13 @@ use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use crate::app::AppState;
 use crate::error::ApiError;
+
+// Shared with template pack installs (`crate::packs`), which create and publish the same
+// objects inside their own transaction.
+pub(crate) use dashboards::load as dashboards_load;
+pub(crate) use forms::publish::publish_draft as publish_form;
+pub(crate) use workflows::load as workflows_load;
+pub(crate) use workflows::publish::publish_draft as publish_workflow;
 
 /// One operation: how it is mounted and how it is documented.
 pub struct Endpoint {
@@ -380,6 +388,34 @@ pub fn endpoints() -> Vec<Entry> {
             "Every widget's result with the shared filters applied",
             Some("{filters?}"),
             post(dashboards::run::post),
+        ),
+        op(
+            M::GET,
+            "/api/v1/packs",
+            "packs",
+            "signed in",
+            "The template packs this server ships",
+            None,
+            get(packs::library),
+        ),
+        op(M::GET, ws("/packs"), "packs", "read", "Packs installed in the workspace", None, get(packs::installed)),
+        op(
+            M::POST,
+            ws("/packs/{key}/install"),
+            "packs",
+            "admin",
+            "Install a pack (with its dependencies) or upgrade it to the library's version; dry run shows the plan",
+            Some("{dry_run?, confirm?, resolutions?: {\"form/iqc\": {path: ours|theirs}}}"),
+            post(packs::post_install),
+        ),
+        op(
+            M::POST,
+            ws("/packs/{key}/uninstall"),
+            "packs",
+            "admin",
+            "Forget a pack; with delete, remove its objects that hold no data",
+            Some("{delete?}"),
+            post(packs::post_uninstall),
         ),
         op(M::GET, ws("/workflows"), "workflows", "read", "Workflows of the workspace", None, get(workflows::list)),
         op(

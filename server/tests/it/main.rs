@@ -14,6 +14,7 @@ mod fields;
 mod forms;
 mod lists;
 mod notify;
+mod packs;
 mod policies;
 mod processes;
 mod records;

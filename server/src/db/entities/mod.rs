@@ -11,6 +11,7 @@ pub mod membership;
 pub mod notification;
 pub mod outbox;
 pub mod outbox_attempt;
+pub mod pack_install;
 pub mod record;
 pub mod session;
 pub mod user;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, State};
 use engine::form::{CompiledForm, RecordContext, compare, parse_definition};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -15,7 +15,7 @@ use crate::access::{Design, InWorkspace};
 use crate::app::AppState;
 use crate::audit::{self, Entry};
 use crate::authz::Action;
-use crate::db::entities::{form_version, record};
+use crate::db::entities::{form, form_version, record};
 use crate::error::ApiError;
 use crate::identity::now_ms;
 use crate::json::AppJson;
@@ -38,13 +38,31 @@ pub async fn post(
     let key = crate::routes::path_param(&params, "form");
     let txn = crate::db::write_txn(&state.db).await?;
     let form = super::load(&state, &access, &txn, key, Action::Design).await?;
+    let published =
+        publish_draft(&state, &txn, &access.workspace.id, &access.caller.user.id, form, publish.confirm, lang).await?;
+    txn.commit().await?;
+    Ok(Json(published))
+}
+
+/// Publishes `form`'s draft as its next version inside the caller's transaction (the route
+/// and pack installs share it): the draft must compile, a new unique field must not collide
+/// in stored records, and stored records that would not validate need `confirm`.
+pub async fn publish_draft(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    workspace_id: &str,
+    actor: &str,
+    form: form::Model,
+    confirm: bool,
+    lang: engine::Lang,
+) -> Result<Value, ApiError> {
     let compiled = CompiledForm::compile(&form.draft, lang).map_err(|issues| {
         ApiError::new("validation_failed", "the draft has problems").with_details(json!({"errors": issues}))
     })?;
     let mut report = Value::Null;
     if let Some(latest) = form.latest_version {
         let previous = form_version::Entity::find_by_id((form.id.clone(), latest))
-            .one(&txn)
+            .one(txn)
             .await?
             .ok_or_else(|| ApiError::internal(format!("form {} lacks its version {latest}", form.id)))?;
         if previous.definition == form.draft {
@@ -52,20 +70,20 @@ pub async fn post(
         }
         let old = parse_definition(&previous.definition)
             .map_err(|_| ApiError::internal(format!("stored version {latest} of {} does not parse", form.id)))?;
-        let before = state.forms.get(&txn, &form.id, latest).await?;
+        let before = state.forms.get(txn, &form.id, latest).await?;
         // The first version has no records; later ones rebuild the claims when the set of
         // unique fields changes.
         let unique_changed = before.unique_fields() != compiled.unique_fields();
         let stored = record::Entity::find()
             .filter(record::Column::FormId.eq(form.id.as_str()))
             .filter(record::Column::DeletedAt.is_null())
-            .all(&txn)
+            .all(txn)
             .await?;
         let records: Vec<(&str, &Value)> = stored.iter().map(|r| (r.id.as_str(), &r.data)).collect();
         let ctx = RecordContext { lang, ..RecordContext::default() };
         let evolution = compare(&old, &compiled, records.clone(), &ctx);
         if unique_changed {
-            let collisions = crate::routes::records::unique::rebuild(&txn, &compiled, &form.id, &records).await?;
+            let collisions = crate::routes::records::unique::rebuild(txn, &compiled, &form.id, &records).await?;
             if !collisions.is_empty() {
                 let mut listed: Vec<Value> = Vec::new();
                 for (record_id, mut issue) in collisions {
@@ -81,7 +99,7 @@ pub async fn post(
         }
         let needs_confirmation = !evolution.stored_values.is_empty();
         report = serde_json::to_value(&evolution).map_err(ApiError::internal)?;
-        if needs_confirmation && !publish.confirm {
+        if needs_confirmation && !confirm {
             return Err(ApiError::new(
                 "conflict",
                 "stored records would not validate under this version; publish with \"confirm\": true",
@@ -95,25 +113,24 @@ pub async fn post(
         form_id: Set(form.id.clone()),
         version: Set(version),
         definition: Set(form.draft.clone()),
-        published_by: Set(access.caller.user.id.clone()),
+        published_by: Set(actor.to_owned()),
         published_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let form_id = form.id.clone();
     let mut active = form.into_active_model();
     active.latest_version = Set(Some(version));
     active.updated_at = Set(now);
-    active.update(&txn).await?;
+    active.update(txn).await?;
     let entry = Entry {
-        actor: &access.caller.user.id,
+        actor,
         action: "form.publish",
         object_type: "form",
         object_id: &form_id,
-        changes: json!({"version": version, "confirmed": publish.confirm}),
+        changes: json!({"version": version, "confirmed": confirm}),
         reason: None,
     };
-    audit::append(&txn, &access.workspace.id, entry, now).await?;
-    txn.commit().await?;
-    Ok(Json(json!({"version": version, "evolution": report})))
+    audit::append(txn, workspace_id, entry, now).await?;
+    Ok(json!({"version": version, "evolution": report}))
 }
