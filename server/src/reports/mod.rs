@@ -88,16 +88,20 @@ pub async fn records(
 ) -> Result<Vec<record::Model>, ApiError> {
     let backend = db.get_database_backend();
     let mut query = Query::new(backend, scope.offset_minutes, plan);
-    let text = conditions(&mut query, plan, scope);
-    let from = query.from(plan);
-    // Flattened rows and joins may repeat a record: select records by id, once each.
-    let mut sql = format!("SELECT * FROM records WHERE id IN (SELECT records.id FROM {from} WHERE {text})");
+    let mut text = conditions(&mut query, plan, scope);
     if let Some(after) = after {
         let id = query.param(after.to_owned());
-        sql.push_str(&format!(" AND id < {id}"));
+        text.push_str(&format!(" AND records.id < {id}"));
     }
+    let from = query.from(plan);
     let limit = query.param(limit as i64);
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT {limit}"));
+    // The page's ids first, newest first along the primary key so the scan stops at the
+    // limit (an export reads a million records page by page); flattened rows and joins may
+    // repeat a record, hence the grouping.
+    let sql = format!(
+        "SELECT * FROM records WHERE id IN (SELECT records.id FROM {from} WHERE {text} \
+         GROUP BY records.id ORDER BY records.id DESC LIMIT {limit}) ORDER BY id DESC"
+    );
     Ok(record::Entity::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, query.values)).all(db).await?)
 }
 
