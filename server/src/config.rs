@@ -29,6 +29,9 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// A bearer token that may read `/metrics` (for Prometheus); admins may read it anyway.
     pub metrics_token: Option<String>,
+    /// On start, create the demo workspace (every pack, demo users, months of sample data)
+    /// unless it exists.
+    pub demo: bool,
 }
 
 /// What may be set, from any source. Every field optional; the file rejects unknown keys.
@@ -56,6 +59,9 @@ pub struct Settings {
     /// Bearer token for scraping /metrics [default: none; installation admins only].
     #[arg(long)]
     pub metrics_token: Option<String>,
+    /// Create a demo workspace with every template pack, demo users and sample data.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub demo: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +89,7 @@ impl Settings {
             request_timeout: parse("FORMWORK_REQUEST_TIMEOUT")?,
             admin_password: env.get("FORMWORK_ADMIN_PASSWORD").cloned(),
             metrics_token: env.get("FORMWORK_METRICS_TOKEN").cloned(),
+            demo: env.get("FORMWORK_DEMO").map(|v| matches!(v.as_str(), "1" | "true" | "yes")),
         })
     }
 
@@ -101,6 +108,7 @@ impl Settings {
             request_timeout: self.request_timeout.or(lower.request_timeout),
             admin_password: self.admin_password.or(lower.admin_password),
             metrics_token: self.metrics_token.or(lower.metrics_token),
+            demo: self.demo.or(lower.demo),
         }
     }
 }
@@ -150,6 +158,7 @@ impl Config {
             request_timeout: Duration::from_secs(timeout),
             admin_password: settings.admin_password,
             metrics_token: settings.metrics_token,
+            demo: settings.demo.unwrap_or(false),
         })
     }
 }

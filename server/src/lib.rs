@@ -8,6 +8,7 @@ pub mod authz;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod forms_cache;
 pub mod identity;

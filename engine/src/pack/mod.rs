@@ -6,6 +6,7 @@
 //! current objects and what was installed, and applies the plan this module computes.
 
 pub mod merge;
+pub mod sample;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -81,6 +82,9 @@ pub struct Manifest {
     pub roles: Vec<Role>,
     #[serde(default)]
     pub connectors: Vec<ConnectorPlaceholder>,
+    /// How to generate sample records for a demo workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<sample::SampleSpec>,
 }
 
 /// What a pack installs, by kind and key.
@@ -274,6 +278,28 @@ pub fn check(pack: &Pack, library: &[&Pack]) -> Vec<Issue> {
         check_languages(&format!("/workflows/{key}"), definition, &mut issues);
     }
     let today = crate::form::Date { year: 2026, month: 1, day: 1 };
+    // Sample data must pass its forms: a few days of it are processed here.
+    if let Some(spec) = &m.sample {
+        issues.extend(sample::check(spec));
+        for (i, form) in spec.forms.iter().enumerate() {
+            if !compiled.contains_key(&form.form) {
+                issues.push(
+                    Issue::new(format!("/pack.json/sample/forms/{i}/form"), Code::UnknownForm)
+                        .param("form", form.form.as_str()),
+                );
+            }
+        }
+        let few = sample::SampleSpec { days: spec.days.min(3), forms: spec.forms.clone() };
+        for (form_key, day, record) in sample::generate(&few, today, 7) {
+            let Some(form) = compiled.get(&form_key) else { continue };
+            let ctx = crate::form::RecordContext { today: Some(day), ..crate::form::RecordContext::default() };
+            let outcome = form.process(&record, &ctx);
+            issues.extend(outcome.issues.into_iter().map(|mut issue| {
+                issue.path = format!("/pack.json/sample/{form_key}{}", issue.path);
+                issue
+            }));
+        }
+    }
     for (key, definition) in pack.objects(Kind::Dashboard) {
         let dashboard = match parse_dashboard(definition) {
             Ok(dashboard) => dashboard,

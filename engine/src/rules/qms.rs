@@ -9,6 +9,9 @@
 //!   moving range); `()` as a limit means one-sided; `()` is returned where an index is
 //!   undefined (a one-sided Cp, zero spread).
 //! - `mean(values)`, `stdev(values)`.
+//! - `scorecard(values, metrics, bands)` scores a supplier: `values` maps metric keys to
+//!   numbers (`()` for no data), `metrics` is a list of `#{key, weight, best, worst}`, `bands`
+//!   of `#{grade, min}`; returns `#{score, grade}` (see `qms::scoring`).
 //!
 //! Bad input is a rule error with the QMS error's message, like any other runtime error.
 
@@ -16,7 +19,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
 
 use crate::qms::QmsError;
 use crate::qms::aql::{self, Edition, Level, Query, Severity};
-use crate::qms::spc;
+use crate::qms::{scoring, spc};
 
 pub fn register(engine: &mut Engine) {
     engine
@@ -34,6 +37,7 @@ pub fn register(engine: &mut Engine) {
         }
         Ok(Dynamic::from_float(values.iter().sum::<f64>() / values.len() as f64))
     });
+    engine.register_fn("scorecard", scorecard);
     engine.register_fn("stdev", |v: Array| -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(spc::stdev(&numbers(&v)?).map(Dynamic::from_float).unwrap_or(Dynamic::UNIT))
     });
@@ -103,4 +107,39 @@ fn index(
 ) -> Result<Dynamic, Box<EvalAltResult>> {
     let capability = spc::capability_of_individuals(&numbers(&values)?, limit(&lsl)?, limit(&usl)?).map_err(fail)?;
     Ok(pick(&capability).filter(|v| v.is_finite()).map(Dynamic::from_float).unwrap_or(Dynamic::UNIT))
+}
+
+fn scorecard(values: Map, metrics: Array, bands: Array) -> Result<Map, Box<EvalAltResult>> {
+    let text =
+        |m: &Map, key: &str| m.get(key).and_then(|v| v.clone().into_immutable_string().ok()).map(|s| s.to_string());
+    let num = |m: &Map, key: &str| m.get(key).and_then(number);
+    let bad = |what: &str| fail(QmsError::new("invalid_scorecard", format!("each {what}")));
+    let metrics = metrics
+        .iter()
+        .map(|m| {
+            let m = m.read_lock::<Map>().ok_or_else(|| bad("metric is a map #{key, weight, best, worst}"))?;
+            Ok(scoring::Metric {
+                key: text(&m, "key").ok_or_else(|| bad("metric has a key"))?,
+                weight: num(&m, "weight").ok_or_else(|| bad("metric has a numeric weight"))?,
+                best: num(&m, "best").ok_or_else(|| bad("metric has a numeric best"))?,
+                worst: num(&m, "worst").ok_or_else(|| bad("metric has a numeric worst"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, Box<EvalAltResult>>>()?;
+    let bands = bands
+        .iter()
+        .map(|b| {
+            let b = b.read_lock::<Map>().ok_or_else(|| bad("band is a map #{grade, min}"))?;
+            Ok(scoring::Band {
+                grade: text(&b, "grade").ok_or_else(|| bad("band has a grade"))?,
+                min: num(&b, "min").ok_or_else(|| bad("band has a numeric min"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, Box<EvalAltResult>>>()?;
+    let values = values.iter().filter_map(|(k, v)| number(v).map(|n| (k.to_string(), n))).collect();
+    let score = scoring::Scorecard { metrics, bands }.score(&values).map_err(fail)?;
+    let mut out = Map::new();
+    out.insert("score".into(), Dynamic::from_float((score.score * 100.0).round() / 100.0));
+    out.insert("grade".into(), score.grade.into());
+    Ok(out)
 }

@@ -1,5 +1,6 @@
 //! `formwork serve` and `formwork migrate`.
 
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use server::app::{AppState, app};
 use server::config::{Config, Database};
 
@@ -27,7 +28,27 @@ pub async fn serve(config: Config) -> Result<(), String> {
             None => println!("First start: log in as `{}` with the password you gave", admin.username),
         }
     }
+    let demo = config.demo;
     let state = AppState::new(db, config);
+    if demo {
+        let admin = server::db::entities::user::Entity::find()
+            .filter(server::db::entities::user::Column::IsAdmin.eq(true))
+            .order_by_asc(server::db::entities::user::Column::CreatedAt)
+            .one(&state.db)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("no administrator to own the demo workspace")?;
+        match server::demo::ensure(&state, &admin.id).await.map_err(|e| format!("demo: {}", e.message))? {
+            Some(demo) => println!(
+                "Demo workspace `{}` created with {} sample records; demo users {} log in with password `{}`",
+                server::demo::SLUG,
+                demo.records,
+                server::demo::usernames().join(", "),
+                demo.password
+            ),
+            None => println!("Demo workspace `{}` exists; left as it is", server::demo::SLUG),
+        }
+    }
     // Timers and the outbox run beside the API; several processes may share one PostgreSQL.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = format!("{}-{}", std::process::id(), &server::identity::new_id()[24..]);

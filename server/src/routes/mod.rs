@@ -29,6 +29,8 @@ use crate::error::ApiError;
 // objects inside their own transaction.
 pub(crate) use dashboards::load as dashboards_load;
 pub(crate) use forms::publish::publish_draft as publish_form;
+pub(crate) use records::draw_numbers;
+pub(crate) use records::unique::claim_fields as claim_unique;
 pub(crate) use workflows::load as workflows_load;
 pub(crate) use workflows::publish::publish_draft as publish_workflow;
 

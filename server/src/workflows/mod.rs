@@ -88,13 +88,16 @@ pub async fn role_members(
     Ok(roles)
 }
 
-/// The record as rules see it: its data with `id`, `created_by` and `created_at`.
+/// The record as rules see it: its data with `id`, `created_by`, `created_at`, `updated_at`
+/// (milliseconds since the epoch) and `version`, as `engine::workflow` lets rules name them.
 fn rule_view(record: &record::Model) -> Value {
     let mut view = record.data.clone();
     if let Some(map) = view.as_object_mut() {
         map.insert("id".into(), json!(record.id));
         map.insert("created_by".into(), json!(record.created_by));
         map.insert("created_at".into(), json!(record.created_at));
+        map.insert("updated_at".into(), json!(record.updated_at));
+        map.insert("version".into(), json!(record.version));
     }
     view
 }

@@ -308,3 +308,41 @@ async fn the_cli_lists_installs_and_uninstalls_packs() {
     let (ok, out) = formwork(&["pack", "install", "iqc", "--workspace", "nowhere"], &database);
     assert!(!ok && out.contains("no workspace"), "{out}");
 }
+
+on_both!(the_demo_workspace_fills_every_dashboard, |app: TestApp| async move {
+    app.create_user("root", "correct horse battery", true).await;
+    let root = app.login("root", "correct horse battery").await;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let admin = server::db::entities::user::Entity::find()
+        .filter(server::db::entities::user::Column::Username.eq("root"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let demo = server::demo::ensure(&app.state, &admin.id).await.unwrap().expect("created");
+    assert!(demo.records > 1000, "{} sample records", demo.records);
+    assert!(server::demo::ensure(&app.state, &admin.id).await.unwrap().is_none(), "created once");
+    let (_, installed) = app.send(root.request("GET", "/api/v1/workspaces/demo/packs", None)).await;
+    assert_eq!(installed["items"].as_array().unwrap().len(), app.state.packs.len());
+    // Every widget of every shipped dashboard answers, and with data.
+    let (_, dashboards) = app.send(root.request("GET", "/api/v1/workspaces/demo/dashboards", None)).await;
+    let keys: Vec<String> =
+        dashboards["items"].as_array().unwrap().iter().map(|d| d["key"].as_str().unwrap().to_owned()).collect();
+    assert!(keys.contains(&"supplier-quality-cockpit".to_owned()), "{keys:?}");
+    for key in &keys {
+        let (status, body) = app
+            .send(root.request("POST", &format!("/api/v1/workspaces/demo/dashboards/{key}/run"), Some(&json!({}))))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{key}: {body}");
+        for widget in body["widgets"].as_array().unwrap() {
+            assert!(widget.get("error").is_none(), "{key}/{}: {}", widget["key"], widget["error"]);
+            let result = &widget["result"];
+            assert!(result["chart"].get("error").is_none(), "{key}/{}: {}", widget["key"], result["chart"]);
+            assert!(!result["rows"].as_array().unwrap().is_empty(), "{key}/{} has no rows", widget["key"]);
+        }
+    }
+    // Demo users log in with the printed password and hold their roles.
+    let qe = app.login("qe", &demo.password).await;
+    let (status, _) = app.send(qe.request("GET", "/api/v1/workspaces/demo/forms/iqc", None)).await;
+    assert_eq!(status, StatusCode::OK);
+});

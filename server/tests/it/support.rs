@@ -63,6 +63,7 @@ pub fn test_config(database: Database, data_dir: PathBuf) -> Config {
         request_timeout: Duration::from_secs(30),
         admin_password: None,
         metrics_token: Some("scrape-secret".to_owned()),
+        demo: false,
     }
 }
 

@@ -55,3 +55,16 @@ fn capability_from_a_rule() {
     assert_eq!(run("mean([1, 2, 3])").unwrap(), json!(2.0));
     assert_eq!(run("stdev([2, 4, 4, 4, 5, 5, 7, 9])").unwrap().as_f64().unwrap(), (32.0f64 / 7.0).sqrt());
 }
+
+#[test]
+fn scorecard_from_a_rule() {
+    let source = r#"scorecard(#{pass: 98.0, ppm: 1000, days: ()},
+        [#{key: "pass", weight: 60, best: 100.0, worst: 90.0}, #{key: "ppm", weight: 40, best: 0, worst: 5000}, #{key: "days", weight: 10, best: 1, worst: 11}],
+        [#{grade: "A", min: 90}, #{grade: "B", min: 80}, #{grade: "C", min: 70}, #{grade: "D", min: 0}])"#;
+    // pass 98 -> 80 points, ppm 1000 -> 80; no 8D data: its weight is left out.
+    assert_eq!(run(source).unwrap(), json!({"score": 80.0, "grade": "B"}));
+    match run(r#"scorecard(#{}, [#{key: "x"}], [])"#) {
+        Err(RuleErrorKind::Runtime { message }) => assert!(message.contains("numeric weight"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
