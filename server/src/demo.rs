@@ -125,7 +125,7 @@ async fn sample_records(
             }
             let (form_id, version, compiled) = &forms[&form_key];
             let sequences = crate::routes::draw_numbers(txn, workspace_id, form_id, compiled, day).await?;
-            let ctx = RecordContext { today: Some(day), sequences, ..RecordContext::default() };
+            let ctx = RecordContext { today: Some(day), sequences, system: true, ..RecordContext::default() };
             let outcome = compiled.process_owned(data, &ctx);
             if !outcome.is_valid() {
                 return Err(ApiError::internal(format!("sample {form_key} record invalid: {:?}", outcome.issues)));

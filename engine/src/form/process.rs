@@ -26,6 +26,10 @@ pub struct RecordContext<'a> {
     pub today: Option<Date>,
     /// Counter values the server allocated, by auto-number field key.
     pub sequences: BTreeMap<String, u64>,
+    /// The server itself writes (a workflow action, an import): read-only fields take the
+    /// values given, as they are read-only to people, not to the system (an ERP return
+    /// number, a closing date).
+    pub system: bool,
 }
 
 /// The processed record (with computed values, judgements and auto-numbers) and every issue.
@@ -142,11 +146,12 @@ impl Run<'_> {
             };
             let slot = &level.slots[index];
             // The server decides server-owned and read-only values.
-            !(slot.field.kind.is_server_owned() || slot.field.common.read_only) && normalize(&slot.field.kind, value)
+            let read_only = slot.field.common.read_only && !self.ctx.system;
+            !(slot.field.kind.is_server_owned() || read_only) && normalize(&slot.field.kind, value)
         });
         for slot in level.slots.iter().filter(|s| s.fills_in) {
             let key = slot.key();
-            let kept = slot.field.common.read_only || slot.auto_number.is_some();
+            let kept = (slot.field.common.read_only && !self.ctx.system) || slot.auto_number.is_some();
             if kept && let Some(value) = previous.and_then(|p| p.get(key)) {
                 record.insert(key.to_owned(), value.clone());
                 continue;

@@ -154,7 +154,7 @@ impl Scanner {
                 c if c.is_alphabetic() || c == '_' => {
                     let name = self.identifier();
                     let is_call = self.next_non_space() == Some('(');
-                    if !after_dot && !is_call && !KEYWORDS.contains(&name.as_str()) {
+                    if !after_dot && !is_call && !self.is_map_key() && !KEYWORDS.contains(&name.as_str()) {
                         let member = self.member();
                         let reference = Reference { name, member };
                         if !self.out.contains(&reference) {
@@ -178,6 +178,13 @@ impl Scanner {
 
     fn next_non_space(&self) -> Option<char> {
         self.chars[self.pos..].iter().copied().find(|c| !c.is_whitespace())
+    }
+
+    /// `name:` (not `name::`) is a key in an object map literal `#{ name: value }`, which
+    /// reads nothing.
+    fn is_map_key(&self) -> bool {
+        let mut rest = self.chars[self.pos..].iter().copied().skip_while(|c| c.is_whitespace());
+        rest.next() == Some(':') && rest.next() != Some(':')
     }
 
     /// Reads `.name` right after an identifier without consuming anything else.

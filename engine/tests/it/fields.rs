@@ -190,6 +190,10 @@ fn read_only_and_defaults() {
     ctx.previous = Some(&stored);
     let outcome = form.process(&json!({"status": "open", "note": "x"}), &ctx);
     assert_eq!(outcome.record, json!({"status": "closed", "note": "x"}));
+    // The system itself (a workflow action) may write read-only fields.
+    ctx.system = true;
+    let outcome = form.process(&json!({"status": "open", "qty": 5}), &ctx);
+    assert_eq!(outcome.record, json!({"status": "open", "qty": 5}));
 }
 
 #[test]

@@ -120,4 +120,6 @@ fn references_are_found_lexically() {
     assert_eq!(names("if defects <= plan.ac { \"accept\" } else { \"reject\" }"), vec!["defects", "plan.ac"]);
     assert_eq!(names("parent.qty + 1.5e3 + items.len()"), vec!["parent.qty", "items.len"]);
     assert_eq!(names("for r in rows { r.n }"), vec!["r", "rows", "r.n"]);
+    // Keys of a map literal read nothing; the values do.
+    assert_eq!(names("#{ grade: \"A\", min: score, total : n }"), vec!["score", "n"]);
 }

@@ -26,6 +26,7 @@ pub fn ctx() -> RecordContext<'static> {
         previous: None,
         today: Some(Date { year: 2026, month: 11, day: 21 }),
         sequences: BTreeMap::new(),
+        system: false,
     }
 }
 

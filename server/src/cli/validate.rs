@@ -77,7 +77,7 @@ fn validate(args: &ValidateArgs) -> Result<(Value, bool), String> {
     };
     let sequences: BTreeMap<String, u64> =
         form.auto_numbers().into_iter().map(|(key, _)| (key.to_owned(), args.seq)).collect();
-    let ctx = RecordContext { lang, previous: None, today: Some(today), sequences };
+    let ctx = RecordContext { lang, previous: None, today: Some(today), sequences, system: false };
     let outcome = form.process(&record, &ctx);
     if outcome.is_valid() {
         Ok((json!({"valid": true, "record": outcome.record}), true))

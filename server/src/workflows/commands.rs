@@ -75,6 +75,7 @@ impl Context<'_> {
         let ctx = RecordContext {
             previous: Some(&before),
             today: Some(crate::clock::today_utc()),
+            system: true,
             ..RecordContext::default()
         };
         let outcome = compiled.process_owned(Value::Object(merged), &ctx);
@@ -127,7 +128,8 @@ impl Context<'_> {
         let today = crate::clock::today_utc();
         let sequences =
             crate::routes::records::draw_numbers(self.txn, &workspace_id, &target.id, &compiled, today).await?;
-        let ctx = RecordContext { previous: None, today: Some(today), sequences, ..RecordContext::default() };
+        let ctx =
+            RecordContext { previous: None, today: Some(today), sequences, system: true, ..RecordContext::default() };
         let outcome = compiled.process_owned(data.clone(), &ctx);
         if !outcome.is_valid() {
             let problems: Vec<String> = outcome.issues.iter().map(|i| format!("{} {}", i.path, i.message)).collect();

@@ -14,6 +14,7 @@ mod fields;
 mod forms;
 mod lists;
 mod notify;
+mod pack_flow;
 mod packs;
 mod policies;
 mod processes;

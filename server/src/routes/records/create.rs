@@ -49,7 +49,7 @@ pub async fn post(
     let today = crate::clock::today_utc();
     let numbers_first = compiled.rules_read_auto_numbers();
     let raw = numbers_first.then(|| input.clone());
-    let ctx = RecordContext { lang, previous: None, today: Some(today), sequences: BTreeMap::new() };
+    let ctx = RecordContext { lang, previous: None, today: Some(today), sequences: BTreeMap::new(), system: false };
     let outcome = compiled.process_owned(input, &ctx);
     if !outcome.is_valid() {
         return Err(ApiError::new("validation_failed", "the record has problems")
@@ -107,7 +107,13 @@ impl Submission {
         let sequences = super::draw_numbers(txn, &self.workspace_id, &self.form_id, &self.compiled, self.today).await?;
         let data = match self.raw {
             Some(raw) => {
-                let ctx = RecordContext { lang: self.lang, previous: None, today: Some(self.today), sequences };
+                let ctx = RecordContext {
+                    lang: self.lang,
+                    previous: None,
+                    today: Some(self.today),
+                    sequences,
+                    system: false,
+                };
                 let outcome = self.compiled.process_owned(raw, &ctx);
                 if !outcome.is_valid() {
                     return Err(ApiError::internal("a record valid without its numbers is invalid with them"));
