@@ -12,6 +12,7 @@ mod metrics;
 mod openapi;
 mod outbox;
 mod packs;
+mod qms;
 pub(crate) mod records;
 mod reports;
 pub(crate) mod tasks;
@@ -418,6 +419,24 @@ pub fn endpoints() -> Vec<Entry> {
             "Forget a pack; with delete, remove its objects that hold no data",
             Some("{delete?}"),
             post(packs::post_uninstall),
+        ),
+        op(
+            M::GET,
+            ws("/qms/sampling-state"),
+            "qms",
+            "read (the IQC form) + row permissions",
+            "Normal, tightened or reduced inspection of a supplier-part from its IQC lots (?supplier&part_no[&lot_size])",
+            None,
+            get(qms::sampling::get),
+        ),
+        op(
+            M::POST,
+            ws("/qms/scorecards"),
+            "qms",
+            "create (the scorecard form) + read of IQC, NCR, 8D",
+            "Monthly supplier scorecards computed from IQC, NCR and 8D data",
+            Some("{month: YYYY-MM}"),
+            post(qms::scorecards::post),
         ),
         op(M::GET, ws("/workflows"), "workflows", "read", "Workflows of the workspace", None, get(workflows::list)),
         op(

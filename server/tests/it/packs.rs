@@ -346,3 +346,105 @@ on_both!(the_demo_workspace_fills_every_dashboard, |app: TestApp| async move {
     let (status, _) = app.send(qe.request("GET", "/api/v1/workspaces/demo/forms/iqc", None)).await;
     assert_eq!(status, StatusCode::OK);
 });
+
+on_both!(sampling_state_follows_the_switching_rules_over_iqc_history, |app: TestApp| async move {
+    let root = workspace(&app).await;
+    let (status, body) = install(&app, &root, "iqc", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let submit = |day: u32, defects: u32| {
+        let (app, root) = (&app, &root);
+        async move {
+            let record = json!({"supplier": "Borg", "part_no": "P-1", "lot_no": format!("L{day}"), "lot_size": 500,
+                "received_on": format!("2026-10-{day:02}"), "defects": defects, "note": "checked",
+                "defect_codes": if defects > 0 { json!(["scratch"]) } else { json!(null) },
+                "items": [{"characteristic": "Finish", "method": "visual", "visual_ok": true}]});
+            let (status, body) =
+                app.send(root.request("POST", &format!("{WS}/forms/iqc/records"), Some(&record))).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+    };
+    let state = |query: &'static str| {
+        let (app, root) = (&app, &root);
+        async move {
+            let (status, body) = app
+                .send(root.request("GET", &format!("{WS}/qms/sampling-state?supplier=Borg&part_no=P-1{query}"), None))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    // Lot 500, level II, AQL 1.0: H, n 50, Ac 1, Re 2. Accept, reject, accept, reject: two of
+    // the last five lots rejected -> tightened, where the next plan is stricter.
+    for (day, defects) in [(1, 0), (2, 3), (3, 1), (4, 2)] {
+        submit(day, defects).await;
+    }
+    let body = state("&lot_size=500").await;
+    assert_eq!((body["lots"].clone(), body["state"]["severity"].clone()), (json!(4), json!("tightened")), "{body}");
+    assert_eq!(
+        (body["next"]["severity"].clone(), body["next"]["n"].clone(), body["next"]["ac"].clone()),
+        (json!("tightened"), json!(80), json!(1)),
+        "{body}"
+    );
+    // Five accepted lots on tightened inspection -> back to normal.
+    for day in 5..10 {
+        submit(day, 0).await;
+    }
+    assert_eq!(state("").await["state"]["severity"], json!("normal"));
+    // Another supplier-part has no history: normal.
+    let (_, other) =
+        app.send(root.request("GET", &format!("{WS}/qms/sampling-state?supplier=Acme&part_no=P-1"), None)).await;
+    assert_eq!((other["lots"].clone(), other["state"]["severity"].clone()), (json!(0), json!("normal")));
+    let (status, _) = app.send(root.request("GET", &format!("{WS}/qms/sampling-state?supplier=Borg"), None)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+});
+
+on_both!(monthly_scorecards_come_from_iqc_ncr_and_8d_data, |app: TestApp| async move {
+    app.create_user("root", "correct horse battery", true).await;
+    let root = app.login("root", "correct horse battery").await;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let admin = server::db::entities::user::Entity::find()
+        .filter(server::db::entities::user::Column::Username.eq("root"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    server::demo::ensure(&app.state, &admin.id).await.unwrap().unwrap();
+    // Last month in the demo data (sample data spans the last 150 days up to today).
+    let today = server::clock::today_at(480);
+    let last = engine::report::add_days(engine::form::Date { day: 1, ..today }, -1);
+    let month = format!("{:04}-{:02}", last.year, last.month);
+    let (status, body) =
+        app.send(root.request("POST", "/api/v1/workspaces/demo/qms/scorecards", Some(&json!({"month": month})))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let created = body["created"].as_array().unwrap().clone();
+    let skipped = body["skipped"].as_array().unwrap().clone();
+    assert!(!created.is_empty() || !skipped.is_empty(), "{body}");
+    for card in &created {
+        assert!(["A", "B", "C", "D"].contains(&card["grade"].as_str().unwrap()), "{card}");
+    }
+    // The IQC numbers of one supplier match a report over the same month.
+    if let Some(card) = created.first() {
+        let supplier = card["supplier"].as_str().unwrap();
+        let (_, record) = app
+            .send(root.request(
+                "GET",
+                &format!("/api/v1/workspaces/demo/records/{}", card["record"].as_str().unwrap()),
+                None,
+            ))
+            .await;
+        let (from, to) = engine::report::bucket_range(engine::report::Bucket::Month, &month).unwrap();
+        let spec = json!({"form": "iqc", "filter": {"and": [{"field": "supplier", "op": "eq", "value": supplier},
+            {"field": "received_on", "op": "between", "value": [engine::report::format_date(from), engine::report::format_date(to)]}]},
+            "measures": [{"fn": "count", "as": "lots"}]});
+        let (_, report) = app.send(root.request("POST", "/api/v1/workspaces/demo/reports/run", Some(&spec))).await;
+        assert_eq!(record["data"]["lots_inspected"].as_f64(), report["rows"][0][0].as_f64(), "{record}");
+    }
+    // Running it again creates nothing new.
+    let (_, again) =
+        app.send(root.request("POST", "/api/v1/workspaces/demo/qms/scorecards", Some(&json!({"month": month})))).await;
+    assert_eq!(again["created"], json!([]), "{again}");
+    let (status, _) = app
+        .send(root.request("POST", "/api/v1/workspaces/demo/qms/scorecards", Some(&json!({"month": "2026-13"}))))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+});

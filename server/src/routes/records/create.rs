@@ -10,11 +10,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use engine::Lang;
-use engine::form::{CompiledForm, Date, RecordContext};
+use engine::form::{CompiledForm, Date, FieldMask, RecordContext};
 use sea_orm::DatabaseTransaction;
 use serde_json::{Value, json};
 
-use crate::access::{InWorkspace, Read};
+use crate::access::{ActionKind, InWorkspace, Read};
 use crate::app::AppState;
 use crate::audit::Entry;
 use crate::authz::Action;
@@ -33,7 +33,22 @@ pub async fn post(
     AppJson(input): AppJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let key = crate::routes::path_param(&params, "form");
-    let form = crate::routes::forms::load(&state, &access, &state.db, key, Action::Create).await?;
+    let (created, form_key, mask) = submit(&state, &access, key, input, lang).await?;
+    Ok((StatusCode::CREATED, Json(super::masked_view(&created, &form_key, &mask))))
+}
+
+/// Submits a record of form `key` as the caller (permissions, field access, validation,
+/// numbers, workflows, one durable group commit); the handler above and server-side
+/// generators (monthly scorecards) share it. Returns the record, the form key and the
+/// caller's field mask.
+pub async fn submit<A: ActionKind>(
+    state: &AppState,
+    access: &InWorkspace<A>,
+    key: &str,
+    input: Value,
+    lang: Lang,
+) -> Result<(record::Model, String, FieldMask), ApiError> {
+    let form = crate::routes::forms::load(state, access, &state.db, key, Action::Create).await?;
     let version =
         form.latest_version.ok_or_else(|| ApiError::new("conflict", "the form has no published version yet"))?;
     let compiled = state.forms.get(&state.db, &form.id, version).await?;
@@ -71,7 +86,7 @@ pub async fn post(
     let workspace_id = access.workspace.id.clone();
     let created = state.writes.run(&workspace_id, move |txn, batch| Box::pin(submission.store(txn, batch))).await?;
     state.metrics.records_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok((StatusCode::CREATED, Json(super::masked_view(&created, &form.key, &mask))))
+    Ok((created, form.key, mask))
 }
 
 /// Everything a submission needs inside the writer, owned.
