@@ -16,6 +16,7 @@ mod m20261121_000007_user_email;
 mod m20261121_000008_workspace_offset;
 mod m20261121_000009_dashboards;
 mod m20261121_000010_pack_installs;
+mod m20261121_000011_lot_links;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000008_workspace_offset::Migration),
             Box::new(m20261121_000009_dashboards::Migration),
             Box::new(m20261121_000010_pack_installs::Migration),
+            Box::new(m20261121_000011_lot_links::Migration),
         ]
     }
 }

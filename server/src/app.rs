@@ -64,6 +64,7 @@ impl AppState {
     pub fn start_workers(&self, worker: &str, stop: tokio::sync::watch::Receiver<bool>) {
         tokio::spawn(crate::workflows::timers::run(self.db.clone(), self.runner.clone(), stop.clone()));
         tokio::spawn(crate::workflows::schedules::run(self.db.clone(), self.runner.clone(), stop.clone()));
+        tokio::spawn(crate::trace::run(self.db.clone(), self.forms.clone(), stop.clone()));
         tokio::spawn(crate::workflows::outbox::run(
             self.db.clone(),
             self.runner.clone(),

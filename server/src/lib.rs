@@ -18,4 +18,5 @@ pub mod metrics;
 pub mod packs;
 pub mod reports;
 mod routes;
+pub mod trace;
 pub mod workflows;

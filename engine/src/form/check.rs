@@ -155,7 +155,18 @@ fn check_field(field: &Field, path: &str, issues: &mut Vec<Issue>) {
         FieldKind::Relation(spec) if !is_key(&spec.form) => {
             issues.push(Issue::new(pointer(path, "form"), Code::MalformedKey).param("key", spec.form.as_str()));
         }
-        FieldKind::Lot(spec) | FieldKind::Barcode(spec) => check_pattern(path, spec.pattern.as_deref(), issues),
+        FieldKind::Lot(spec) => check_pattern(path, spec.pattern.as_deref(), issues),
+        FieldKind::Barcode(spec) => {
+            check_pattern(path, spec.pattern.as_deref(), issues);
+            // Traceability links lots; a barcode is any scanned code.
+            if spec.trace.is_some() {
+                issues.push(
+                    Issue::new(format!("{path}/trace"), Code::NotApplicable)
+                        .param("property", "trace")
+                        .param("type", "barcode"),
+                );
+            }
+        }
         FieldKind::Subtable(spec) => {
             check_range(path, "min_rows", spec.min_rows.map(|v| v as f64), spec.max_rows.map(|v| v as f64), issues);
             if spec.fields.is_empty() {

@@ -14,6 +14,7 @@ mod model;
 mod parse;
 mod process;
 mod schema;
+mod trace;
 
 pub use access::{FieldAccess, FieldMask, not_unique};
 pub use auto_number::{AutoNumberPattern, Date};
@@ -24,6 +25,7 @@ pub use model::*;
 pub use parse::{parse_definition, pointer};
 pub use process::{Outcome, RecordContext};
 pub use schema::{DRAFT_2020_12, Flavour, number as number_json, record_schema};
+pub use trace::LotLink;
 
 /// The data fields of a list of items, looking through layout items (whose children belong
 /// to the same record or row), each with the layout items that enclose it.

@@ -247,6 +247,30 @@ pub struct CodeSpec {
     pub pattern: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u64>,
+    /// Lot fields only: how the record relates to the lot, for traceability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<LotRole>,
+}
+
+/// How a record relates to a lot it names (DESIGN §9): it brings the lot into being (a
+/// receipt, a production order's output), uses it up (a production order's inputs, a
+/// shipment), or documents it (an inspection, an NCR).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LotRole {
+    Produces,
+    Consumes,
+    Refers,
+}
+
+impl LotRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LotRole::Produces => "produces",
+            LotRole::Consumes => "consumes",
+            LotRole::Refers => "refers",
+        }
+    }
 }
 
 /// The longest lot or barcode value accepted when the definition sets no limit.

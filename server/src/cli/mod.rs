@@ -3,6 +3,7 @@
 mod audit;
 mod backup;
 mod pack;
+mod reindex;
 mod serve;
 mod user;
 mod validate;
@@ -29,6 +30,8 @@ pub enum Command {
     Audit(audit::AuditCommand),
     /// Write a consistent copy of the SQLite database while the server runs.
     Backup(backup::BackupArgs),
+    /// Derive the traceability links again from the records, with progress.
+    Reindex(reindex::ReindexArgs),
     /// Template packs: list, install, upgrade, uninstall.
     #[command(subcommand)]
     Pack(pack::PackCommand),
@@ -55,6 +58,10 @@ pub fn run(command: Command) -> ExitCode {
         Command::Audit(audit::AuditCommand::Verify(args)) => {
             let server_args = ServerArgs { config: args.config.clone(), settings: args.settings.clone() };
             with_config(server_args, move |config| audit::verify(config, args))
+        }
+        Command::Reindex(args) => {
+            let server_args = ServerArgs { config: args.config.clone(), settings: args.settings.clone() };
+            with_config(server_args, move |config| reindex::run(config, args))
         }
         Command::Pack(command) => {
             let common = pack::common(&command);

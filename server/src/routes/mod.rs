@@ -16,6 +16,7 @@ mod qms;
 pub(crate) mod records;
 mod reports;
 pub(crate) mod tasks;
+mod trace;
 mod workflows;
 mod workspaces;
 
@@ -437,6 +438,15 @@ pub fn endpoints() -> Vec<Entry> {
             "Monthly supplier scorecards computed from IQC, NCR and 8D data",
             Some("{month: YYYY-MM}"),
             post(qms::scorecards::post),
+        ),
+        op(
+            M::GET,
+            ws("/trace"),
+            "trace",
+            "read (forms the caller reads in full)",
+            "A lot's genealogy, backward or forward (?lot&direction&depth)",
+            None,
+            get(trace::get),
         ),
         op(M::GET, ws("/workflows"), "workflows", "read", "Workflows of the workspace", None, get(workflows::list)),
         op(

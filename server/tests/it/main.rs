@@ -23,6 +23,7 @@ mod report_datasets;
 mod reports;
 mod schedules;
 mod tokens;
+mod trace;
 mod tryton;
 mod workflows;
 mod workspaces;
