@@ -35,6 +35,8 @@ pub struct AppState {
     pub dummy_password_hash: Arc<String>,
     /// The template packs this binary ships.
     pub packs: Arc<Vec<engine::pack::Pack>>,
+    /// The workspaces' full-text indexes.
+    pub search: Arc<crate::search::Search>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> AppState {
         let dummy = crate::identity::hash_password(&crate::identity::new_secret()).unwrap_or_default();
         let forms = Arc::new(FormsCache::default());
+        let search = Arc::new(crate::search::Search::new(&config.data_dir));
         AppState {
             runner: Runner { workflows: Arc::new(WorkflowCache::default()), forms: forms.clone(), nested: false },
             http: reqwest::Client::new(),
@@ -57,6 +60,7 @@ impl AppState {
             dummy_password_hash: Arc::new(dummy),
             // The shipped packs are data compiled in; the library's tests check them.
             packs: Arc::new(crate::packs::library()),
+            search,
         }
     }
 
@@ -65,6 +69,7 @@ impl AppState {
         tokio::spawn(crate::workflows::timers::run(self.db.clone(), self.runner.clone(), stop.clone()));
         tokio::spawn(crate::workflows::schedules::run(self.db.clone(), self.runner.clone(), stop.clone()));
         tokio::spawn(crate::trace::run(self.db.clone(), self.forms.clone(), stop.clone()));
+        tokio::spawn(crate::search::run(self.db.clone(), self.forms.clone(), self.search.clone(), stop.clone()));
         tokio::spawn(crate::workflows::outbox::run(
             self.db.clone(),
             self.runner.clone(),

@@ -18,5 +18,6 @@ pub mod metrics;
 pub mod packs;
 pub mod reports;
 mod routes;
+pub mod search;
 pub mod trace;
 pub mod workflows;

@@ -1,5 +1,6 @@
-//! `formwork reindex [--workspace SLUG]`: derives the traceability links again from the
-//! records, with progress (after a bulk import that bypassed the API, say).
+//! `formwork reindex [--workspace SLUG]`: derives the traceability links and the full-text
+//! index again from the records, with progress (after a bulk import that bypassed the API, or
+//! a lost index directory). Run it with the server stopped, or it waits for the index lock.
 
 use std::path::PathBuf;
 
@@ -29,6 +30,7 @@ pub async fn run(config: Config, args: ReindexArgs) -> Result<(), String> {
         return Err(format!("no workspace {}", args.workspace.as_deref().unwrap_or("at all")));
     }
     let forms = server::forms_cache::FormsCache::default();
+    let search = server::search::Search::new(&config.data_dir);
     for ws in workspaces {
         let slug = ws.slug.clone();
         let done = server::trace::rebuild(&db, &forms, &ws.id, |n| {
@@ -39,6 +41,14 @@ pub async fn run(config: Config, args: ReindexArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("{slug}: {}", e.message))?;
         println!("{slug}: {done} records linked");
+        let done = server::search::rebuild(&db, &forms, &search, &ws.id, |n| {
+            if n % 10_000 == 0 && n > 0 {
+                println!("{slug}: {n} records indexed");
+            }
+        })
+        .await
+        .map_err(|e| format!("{slug}: {}", e.message))?;
+        println!("{slug}: {done} records indexed for search");
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ mod packs;
 mod qms;
 pub(crate) mod records;
 mod reports;
+mod search;
 pub(crate) mod tasks;
 mod trace;
 mod workflows;
@@ -438,6 +439,15 @@ pub fn endpoints() -> Vec<Entry> {
             "Monthly supplier scorecards computed from IQC, NCR and 8D data",
             Some("{month: YYYY-MM}"),
             post(qms::scorecards::post),
+        ),
+        op(
+            M::GET,
+            ws("/search"),
+            "search",
+            "read (forms, rows; restricted fields are not indexed)",
+            "Full-text search over records with highlighted snippets (?q&form&from&to&limit)",
+            None,
+            get(search::get),
         ),
         op(
             M::GET,

@@ -22,6 +22,7 @@ mod records;
 mod report_datasets;
 mod reports;
 mod schedules;
+mod search;
 mod tokens;
 mod trace;
 mod tryton;

@@ -29,7 +29,7 @@ pub struct TestApp {
 
 enum Cleanup {
     Directory(PathBuf),
-    Schema { url: String, schema: String },
+    Schema { url: String, schema: String, dir: PathBuf },
 }
 
 impl Drop for TestApp {
@@ -38,7 +38,8 @@ impl Drop for TestApp {
             Cleanup::Directory(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
-            Cleanup::Schema { url, schema } => {
+            Cleanup::Schema { url, schema, dir } => {
+                let _ = std::fs::remove_dir_all(dir);
                 // Drop runs outside async code: use a private runtime on its own thread.
                 let (url, schema) = (url.clone(), schema.clone());
                 let _ = std::thread::spawn(move || {
@@ -99,8 +100,10 @@ impl TestApp {
         admin.execute_unprepared(&format!("CREATE SCHEMA {schema}")).await.expect("create schema");
         let database = Database::Postgres { url: url.clone(), schema: Some(schema.clone()) };
         let db = server::db::open(&database).await.expect("postgres opens");
-        let config = test_config(database, std::env::temp_dir());
-        Some(TestApp::with(db, config, Cleanup::Schema { url, schema }))
+        // Its own data directory (search indexes), removed with the schema.
+        let dir = std::env::temp_dir().join(format!("formwork-test-{}", unique()));
+        let config = test_config(database, dir.clone());
+        Some(TestApp::with(db, config, Cleanup::Schema { url, schema, dir }))
     }
 
     fn with(db: DatabaseConnection, config: Config, cleanup: Cleanup) -> TestApp {

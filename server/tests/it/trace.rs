@@ -269,10 +269,13 @@ async fn formwork_reindex_links_records_written_around_the_api() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_formwork"))
         .args(["reindex", "--workspace", "plant-t", "--database-url"])
         .arg(format!("sqlite://{}", database.display()))
+        .arg("--data-dir")
+        .arg(database.parent().unwrap())
         .output()
         .unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success() && text.contains("plant-t: 4 records linked"), "{text}");
+    assert!(text.contains("plant-t: 4 records indexed for search"), "{text}");
     let (_, after) = app.send(root.request("GET", &format!("{WS}/trace?lot=F-10"), None)).await;
     let lots: Vec<&str> = after["lots"].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(lots, ["F-10", "S-10"], "{after}");

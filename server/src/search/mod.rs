@@ -1,0 +1,477 @@
+//! Full-text search (DESIGN §9): one tantivy index per workspace under
+//! `<data dir>/search/<workspace id>`, fed from the audit log after commit. Each commit of
+//! the index carries, as its payload, the last audit sequence number it contains, so the
+//! index and its position move together; after a crash the next round (every quarter second,
+//! and before each search) catches up from there. `rebuild` indexes every record again.
+//!
+//! A record's searchable text is its text-like values (text, option values with both
+//! languages' labels, lots, codes, auto-numbers, computed text, subtable cells) of fields
+//! without read restrictions; fields only some roles may read are not indexed, so a hit can
+//! never come from a field the caller may not see. Lots, codes and auto-numbers are also
+//! indexed whole, for exact matches.
+
+pub mod tokenizer;
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use engine::form::{CompiledForm, Field, FieldKind, data_fields};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Statement, Value as SqlValue};
+use serde_json::Value;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{
+    Field as IndexField, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value as _,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{Index, IndexReader, TantivyDocument, Term};
+
+use crate::db::entities::record;
+use crate::error::ApiError;
+use crate::forms_cache::FormsCache;
+
+/// Audit entries applied per index commit.
+const BATCH: i64 = 2_000;
+/// Memory the index writer may use while adding documents.
+const WRITER_MEMORY: usize = 32 * 1024 * 1024;
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: IndexField,
+    form: IndexField,
+    owner: IndexField,
+    created: IndexField,
+    body: IndexField,
+    keys: IndexField,
+}
+
+pub struct WorkspaceIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    /// One writer at a time per index (tantivy's own lock would make a second one fail).
+    writing: tokio::sync::Mutex<()>,
+}
+
+/// The open indexes of this process.
+pub struct Search {
+    dir: PathBuf,
+    open: Mutex<HashMap<String, Arc<WorkspaceIndex>>>,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer::NAME)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+        .set_stored();
+    let fields = Fields {
+        id: builder.add_text_field("id", STRING | STORED),
+        form: builder.add_text_field("form", STRING | STORED),
+        owner: builder.add_text_field("owner", STRING),
+        created: builder.add_i64_field("created", INDEXED | STORED),
+        body: builder.add_text_field("body", text),
+        keys: builder.add_text_field("keys", STRING | STORED),
+    };
+    (builder.build(), fields)
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(format!("search index: {error}"))
+}
+
+impl Search {
+    pub fn new(data_dir: &std::path::Path) -> Search {
+        Search { dir: data_dir.join("search"), open: Mutex::new(HashMap::new()) }
+    }
+
+    /// The workspace's index, opened (or created) once per process.
+    pub fn workspace(&self, workspace_id: &str) -> Result<Arc<WorkspaceIndex>, ApiError> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = open.get(workspace_id) {
+            return Ok(found.clone());
+        }
+        let dir = self.dir.join(workspace_id);
+        std::fs::create_dir_all(&dir).map_err(internal)?;
+        let (schema, fields) = schema();
+        let directory = tantivy::directory::MmapDirectory::open(&dir).map_err(internal)?;
+        let index = Index::open_or_create(directory, schema).map_err(internal)?;
+        index.tokenizers().register(tokenizer::NAME, tokenizer::analyzer());
+        let reader = index.reader().map_err(internal)?;
+        let opened = Arc::new(WorkspaceIndex { index, reader, fields, writing: tokio::sync::Mutex::new(()) });
+        open.insert(workspace_id.to_owned(), opened.clone());
+        Ok(opened)
+    }
+}
+
+/// The searchable text and the exact keys of a record.
+pub fn document_text(form: &CompiledForm, data: &Value) -> (String, Vec<String>) {
+    let mut body = Vec::new();
+    let mut keys = Vec::new();
+    fn add(field: &Field, value: &Value, body: &mut Vec<String>, keys: &mut Vec<String>) {
+        match (&field.kind, value) {
+            (FieldKind::Lot(_) | FieldKind::Barcode(_) | FieldKind::AutoNumber(_), Value::String(text)) => {
+                body.push(text.clone());
+                keys.push(text.trim().to_owned());
+            }
+            (FieldKind::Text(_) | FieldKind::Textarea(_) | FieldKind::Computed(_), Value::String(text)) => {
+                body.push(text.clone())
+            }
+            (FieldKind::Select(_) | FieldKind::Multiselect(_), _) => {
+                let options = match &field.kind {
+                    FieldKind::Select(spec) => &spec.options,
+                    FieldKind::Multiselect(spec) => &spec.options,
+                    _ => return,
+                };
+                let chosen: Vec<&str> = match value {
+                    Value::String(v) => vec![v.as_str()],
+                    Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                for v in chosen {
+                    body.push(v.to_owned());
+                    if let Some(option) = options.iter().find(|o| o.value.as_deref() == Some(v)) {
+                        body.extend(option.label.en.iter().cloned());
+                        body.extend(option.label.zh_cn.iter().cloned());
+                    }
+                }
+            }
+            (FieldKind::Subtable(table), Value::Array(rows)) => {
+                let cells: Vec<&Field> = data_fields(&table.fields).into_iter().map(|(f, _)| f).collect();
+                for row in rows {
+                    for cell in &cells {
+                        if let Some(v) = row.get(&cell.key) {
+                            add(cell, v, body, keys);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (field, _) in data_fields(&form.definition().fields) {
+        let restricted = field.common.access.as_ref().is_some_and(|a| !a.read.is_empty());
+        if restricted {
+            continue;
+        }
+        if let Some(value) = data.get(&field.key) {
+            add(field, value, &mut body, &mut keys);
+        }
+    }
+    (body.join("\n"), keys)
+}
+
+fn document(fields: Fields, found: &record::Model, form: &CompiledForm) -> TantivyDocument {
+    let (body, keys) = document_text(form, &found.data);
+    let mut doc = TantivyDocument::new();
+    doc.add_text(fields.id, &found.id);
+    doc.add_text(fields.form, &found.form_id);
+    doc.add_text(fields.owner, &found.created_by);
+    doc.add_i64(fields.created, found.created_at);
+    doc.add_text(fields.body, &body);
+    for key in keys {
+        doc.add_text(fields.keys, &key);
+    }
+    doc
+}
+
+async fn load(db: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<record::Model>, ApiError> {
+    let backend = db.get_database_backend();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let p: Vec<String> = (1..=chunk.len())
+            .map(|i| if backend == sea_orm::DbBackend::Postgres { format!("${i}") } else { format!("?{i}") })
+            .collect();
+        let statement = Statement::from_sql_and_values(
+            backend,
+            format!("SELECT * FROM records WHERE id IN ({}) AND deleted_at IS NULL", p.join(", ")),
+            chunk.iter().map(|id| SqlValue::from(id.clone())).collect::<Vec<_>>(),
+        );
+        out.extend(record::Entity::find().from_raw_sql(statement).all(db).await?);
+    }
+    Ok(out)
+}
+
+/// Replaces the documents of `ids` (those gone or deleted are only removed) and commits with
+/// `seq` as the index's position.
+async fn apply(
+    db: &DatabaseConnection,
+    forms: &FormsCache,
+    index: &WorkspaceIndex,
+    ids: Vec<String>,
+    seq: i64,
+    all: bool,
+) -> Result<(), ApiError> {
+    let found = load(db, &ids).await?;
+    let mut docs = Vec::with_capacity(found.len());
+    for r in &found {
+        let form = forms.get(db, &r.form_id, r.form_version).await?;
+        docs.push(document(index.fields, r, &form));
+    }
+    let fields = index.fields;
+    let tantivy_index = index.index.clone();
+    tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
+        let mut writer = tantivy_index.writer::<TantivyDocument>(WRITER_MEMORY).map_err(internal)?;
+        if all {
+            writer.delete_all_documents().map_err(internal)?;
+        }
+        for id in &ids {
+            writer.delete_term(Term::from_field_text(fields.id, id));
+        }
+        for doc in docs {
+            writer.add_document(doc).map_err(internal)?;
+        }
+        let mut commit = writer.prepare_commit().map_err(internal)?;
+        commit.set_payload(&seq.to_string());
+        commit.commit().map_err(internal)?;
+        writer.wait_merging_threads().map_err(internal)
+    })
+    .await
+    .map_err(internal)??;
+    index.reader.reload().map_err(internal)
+}
+
+fn position(index: &WorkspaceIndex) -> Result<i64, ApiError> {
+    let metas = index.index.load_metas().map_err(internal)?;
+    Ok(metas.payload.and_then(|p| p.parse().ok()).unwrap_or(0))
+}
+
+/// Indexes the audit log past the index's position; returns the entries read.
+pub async fn catch_up(
+    db: &DatabaseConnection,
+    forms: &FormsCache,
+    search: &Search,
+    workspace_id: &str,
+) -> Result<usize, ApiError> {
+    let index = search.workspace(workspace_id)?;
+    let _writing = index.writing.lock().await;
+    let backend = db.get_database_backend();
+    let mut total = 0;
+    loop {
+        let from = position(&index)?;
+        let p: Vec<String> = (1..=3)
+            .map(|i| if backend == sea_orm::DbBackend::Postgres { format!("${i}") } else { format!("?{i}") })
+            .collect();
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT seq, object_type, object_id FROM audit_log WHERE workspace_id = {} AND seq > {} ORDER BY seq LIMIT {}",
+                    p[0], p[1], p[2]
+                ),
+                [workspace_id.into(), from.into(), BATCH.into()],
+            ))
+            .await?;
+        let Some(last) = rows.last() else { return Ok(total) };
+        let last: i64 = last.try_get_by_index(0)?;
+        let mut ids = BTreeSet::new();
+        for row in &rows {
+            if row.try_get_by_index::<String>(1)? == "record" {
+                ids.insert(row.try_get_by_index::<String>(2)?);
+            }
+        }
+        apply(db, forms, &index, ids.into_iter().collect(), last, false).await?;
+        total += rows.len();
+        if rows.len() < BATCH as usize {
+            return Ok(total);
+        }
+    }
+}
+
+/// Indexes every live record of the workspace again; `progress` hears the count so far.
+pub async fn rebuild(
+    db: &DatabaseConnection,
+    forms: &FormsCache,
+    search: &Search,
+    workspace_id: &str,
+    mut progress: impl FnMut(usize),
+) -> Result<usize, ApiError> {
+    let index = search.workspace(workspace_id)?;
+    let _writing = index.writing.lock().await;
+    let backend = db.get_database_backend();
+    let pg = backend == sea_orm::DbBackend::Postgres;
+    let head = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT COALESCE(MAX(seq), 0) FROM audit_log WHERE workspace_id = {}",
+                if pg { "$1" } else { "?1" }
+            ),
+            [workspace_id.into()],
+        ))
+        .await?
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
+    let mut after = String::new();
+    let mut done = 0;
+    let mut first = true;
+    loop {
+        let page = db
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT id FROM records WHERE workspace_id = {} AND id > {} AND deleted_at IS NULL ORDER BY id LIMIT 5000",
+                    if pg { "$1" } else { "?1" },
+                    if pg { "$2" } else { "?2" }
+                ),
+                [workspace_id.into(), after.clone().into()],
+            ))
+            .await?;
+        let ids: Vec<String> = page.iter().map(|r| r.try_get_by_index::<String>(0)).collect::<Result<_, _>>()?;
+        if ids.is_empty() && !first {
+            break;
+        }
+        after = ids.last().cloned().unwrap_or_default();
+        let count = ids.len();
+        apply(db, forms, &index, ids, head, first).await?;
+        first = false;
+        done += count;
+        progress(done);
+        if count == 0 {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Keeps every workspace's index current, a round every quarter second, until `stop`.
+pub async fn run(
+    db: DatabaseConnection,
+    forms: Arc<FormsCache>,
+    search: Arc<Search>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let workspaces = db
+            .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT id FROM workspaces"))
+            .await
+            .map(|rows| rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect::<Vec<_>>());
+        for workspace in workspaces.unwrap_or_default() {
+            if let Err(error) = catch_up(&db, &forms, &search, &workspace).await {
+                tracing::warn!(?error, workspace, "search: catching up failed; retrying next round");
+            }
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+        }
+    }
+}
+
+/// Which records of a form the caller may find.
+pub enum Allowed {
+    All,
+    /// Only those the caller created.
+    Own,
+}
+
+pub struct SearchQuery<'a> {
+    pub text: &'a str,
+    /// Form id -> what of it the caller may find.
+    pub forms: &'a HashMap<String, Allowed>,
+    pub caller: &'a str,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub limit: usize,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Hit {
+    pub record: String,
+    pub form_id: String,
+    pub created_at: i64,
+    pub score: f32,
+    /// The matching passage with matches in `<b>`.
+    pub snippet: String,
+    pub keys: Vec<String>,
+}
+
+/// The hits for a query, best first.
+pub fn find(index: &WorkspaceIndex, query: &SearchQuery<'_>) -> Result<Vec<Hit>, ApiError> {
+    let f = index.fields;
+    let terms = tokenizer::terms(query.text);
+    let exact = query.text.trim();
+    if terms.is_empty() && exact.is_empty() {
+        return Err(ApiError::new("bad_request", "q has nothing to search for"));
+    }
+    let mut matching: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if !terms.is_empty() {
+        let all_terms: Vec<(Occur, Box<dyn Query>)> = terms
+            .iter()
+            .map(|t| {
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(Term::from_field_text(f.body, t), IndexRecordOption::WithFreqs))
+                        as Box<dyn Query>,
+                )
+            })
+            .collect();
+        matching.push((Occur::Should, Box::new(BooleanQuery::new(all_terms))));
+    }
+    matching.push((
+        Occur::Should,
+        Box::new(TermQuery::new(Term::from_field_text(f.keys, exact), IndexRecordOption::Basic)),
+    ));
+    let forms: Vec<(Occur, Box<dyn Query>)> = query
+        .forms
+        .iter()
+        .map(|(form, allowed)| {
+            let form_term: Box<dyn Query> =
+                Box::new(TermQuery::new(Term::from_field_text(f.form, form), IndexRecordOption::Basic));
+            let clause: Box<dyn Query> = match allowed {
+                Allowed::All => form_term,
+                Allowed::Own => Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, form_term),
+                    (
+                        Occur::Must,
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(f.owner, query.caller),
+                            IndexRecordOption::Basic,
+                        )),
+                    ),
+                ])),
+            };
+            (Occur::Should, clause)
+        })
+        .collect();
+    if forms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let text_query = BooleanQuery::new(matching);
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+        vec![(Occur::Must, Box::new(text_query.clone())), (Occur::Must, Box::new(BooleanQuery::new(forms)))];
+    if query.from_ms.is_some() || query.to_ms.is_some() {
+        let bound = |v: Option<i64>, inclusive: bool| match v {
+            Some(v) if inclusive => Bound::Included(Term::from_field_i64(f.created, v)),
+            Some(v) => Bound::Excluded(Term::from_field_i64(f.created, v)),
+            None => Bound::Unbounded,
+        };
+        clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(query.from_ms, true), bound(query.to_ms, false)))));
+    }
+    let searcher = index.reader.searcher();
+    let combined = BooleanQuery::new(clauses);
+    let top =
+        searcher.search(&combined, &TopDocs::with_limit(query.limit.max(1)).order_by_score()).map_err(internal)?;
+    let mut snippets = SnippetGenerator::create(&searcher, &text_query, f.body).map_err(internal)?;
+    snippets.set_max_num_chars(160);
+    let mut hits = Vec::with_capacity(top.len());
+    for (score, address) in top {
+        let doc: TantivyDocument = searcher.doc(address).map_err(internal)?;
+        let text = |field| doc.get_first(field).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        hits.push(Hit {
+            record: text(f.id),
+            form_id: text(f.form),
+            created_at: doc.get_first(f.created).and_then(|v| v.as_i64()).unwrap_or(0),
+            score,
+            snippet: snippets.snippet_from_doc(&doc).to_html(),
+            keys: doc.get_all(f.keys).filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        });
+    }
+    Ok(hits)
+}
