@@ -94,4 +94,9 @@ on_both!(iqc_reject_to_ncr_mrb_and_a_supplier_return_in_tryton, |app: TestApp| a
     assert_eq!(ncr["data"]["erp_return_no"], returns[0]["number"]);
     assert_eq!(ncr["data"]["cost"], json!(190.0), "30 x 5.0 returned + 40 handling");
     assert!(ncr["data"].get("erp_error").is_none_or(Value::is_null), "{ncr}");
+    // The lot's trace shows its inspection (the lot entered with it) and the NCR about it.
+    let (status, trace) = app.send(root.request("GET", &format!("{WS}/trace?lot=LOT-A1"), None)).await;
+    assert_eq!(status, StatusCode::OK, "{trace}");
+    let forms: Vec<&str> = trace["nodes"].as_array().unwrap().iter().map(|n| n["form"].as_str().unwrap()).collect();
+    assert!(forms.contains(&"iqc") && forms.contains(&"ncr"), "{trace}");
 });
