@@ -13,7 +13,9 @@
 //!   approves it, to the end — against plain submissions at the same concurrency.
 //! - The supplier quality cockpit (`reports.rs`): 8 report widgets and the dashboard over
 //!   1,000,000 records against hand-written SQL over a typed table; exports to CSV and XLSX.
-//!   `FORMWORK_BENCH_ONLY=reports` runs only this part.
+//! - Search and traceability (`search.rs`): indexing and query latency at 1,000,000 records
+//!   against SQLite FTS5 / PostgreSQL full-text search, trace latency at depth 5.
+//!   `FORMWORK_BENCH_ONLY=server|reports|search` runs one part.
 //! - The server's peak resident memory (VmHWM).
 //!
 //! `cargo xtask bench http` runs it; PostgreSQL at `FORMWORK_BENCH_POSTGRES` (default
@@ -38,6 +40,7 @@ const CLIENTS: usize = 16;
 const LIST_RECORDS: usize = 100_000;
 
 mod reports;
+mod search;
 mod workflows;
 
 fn main() {
@@ -51,21 +54,33 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("bench dir");
 
     let sqlite = Backend::Sqlite { dir: dir.clone() };
-    let only_reports = std::env::var("FORMWORK_BENCH_ONLY").is_ok_and(|v| v == "reports");
-    if !only_reports {
+    // FORMWORK_BENCH_ONLY=reports or =search runs that part alone.
+    let only = std::env::var("FORMWORK_BENCH_ONLY").unwrap_or_default();
+    let part = |name: &str| only.is_empty() || only == name;
+    if part("server") {
         run_backend(&runtime, &sqlite, &form, &input);
     }
-    run_reports(&runtime, &sqlite);
+    if part("reports") {
+        run_reports(&runtime, &sqlite);
+    }
+    if part("search") {
+        search::run(&runtime, &sqlite);
+    }
     let url = std::env::var("FORMWORK_BENCH_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     match runtime.block_on(sea_orm::Database::connect(url.clone())) {
         Ok(admin) => {
             let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base).to_owned();
             let postgres = Backend::Postgres { admin, base, dir: dir.clone() };
-            if !only_reports {
+            if part("server") {
                 run_backend(&runtime, &postgres, &form, &input);
             }
-            run_reports(&runtime, &postgres);
+            if part("reports") {
+                run_reports(&runtime, &postgres);
+            }
+            if part("search") {
+                search::run(&runtime, &postgres);
+            }
         }
         Err(error) => println!("!!! PostgreSQL unreachable ({error}): the PostgreSQL half was SKIPPED"),
     }

@@ -205,7 +205,6 @@ async fn apply(
     index: &WorkspaceIndex,
     ids: Vec<String>,
     seq: i64,
-    all: bool,
 ) -> Result<(), ApiError> {
     let found = load(db, &ids).await?;
     let mut docs = Vec::with_capacity(found.len());
@@ -217,9 +216,6 @@ async fn apply(
     let tantivy_index = index.index.clone();
     tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
         let mut writer = tantivy_index.writer::<TantivyDocument>(WRITER_MEMORY).map_err(internal)?;
-        if all {
-            writer.delete_all_documents().map_err(internal)?;
-        }
         for id in &ids {
             writer.delete_term(Term::from_field_text(fields.id, id));
         }
@@ -275,7 +271,7 @@ pub async fn catch_up(
                 ids.insert(row.try_get_by_index::<String>(2)?);
             }
         }
-        apply(db, forms, &index, ids.into_iter().collect(), last, false).await?;
+        apply(db, forms, &index, ids.into_iter().collect(), last).await?;
         total += rows.len();
         if rows.len() < BATCH as usize {
             return Ok(total);
@@ -283,7 +279,9 @@ pub async fn catch_up(
     }
 }
 
-/// Indexes every live record of the workspace again; `progress` hears the count so far.
+/// Indexes every live record of the workspace again with one writer (one commit at the end,
+/// whose position is the audit log's head when the rebuild began); `progress` hears the
+/// count so far.
 pub async fn rebuild(
     db: &DatabaseConnection,
     forms: &FormsCache,
@@ -308,35 +306,41 @@ pub async fn rebuild(
         .map(|r| r.try_get_by_index::<i64>(0))
         .transpose()?
         .unwrap_or(0);
+    let mut writer = index.index.writer::<TantivyDocument>(WRITER_MEMORY * 4).map_err(internal)?;
+    writer.delete_all_documents().map_err(internal)?;
     let mut after = String::new();
     let mut done = 0;
-    let mut first = true;
     loop {
-        let page = db
-            .query_all_raw(Statement::from_sql_and_values(
+        let page = record::Entity::find()
+            .from_raw_sql(Statement::from_sql_and_values(
                 backend,
                 format!(
-                    "SELECT id FROM records WHERE workspace_id = {} AND id > {} AND deleted_at IS NULL ORDER BY id LIMIT 5000",
+                    "SELECT * FROM records WHERE workspace_id = {} AND id > {} AND deleted_at IS NULL ORDER BY id LIMIT 5000",
                     if pg { "$1" } else { "?1" },
                     if pg { "$2" } else { "?2" }
                 ),
                 [workspace_id.into(), after.clone().into()],
             ))
+            .all(db)
             .await?;
-        let ids: Vec<String> = page.iter().map(|r| r.try_get_by_index::<String>(0)).collect::<Result<_, _>>()?;
-        if ids.is_empty() && !first {
-            break;
+        let Some(last) = page.last() else { break };
+        after = last.id.clone();
+        for r in &page {
+            let form = forms.get(db, &r.form_id, r.form_version).await?;
+            let doc = document(index.fields, r, &form);
+            // Adding may wait for the indexing threads: fine on a worker thread.
+            tokio::task::block_in_place(|| writer.add_document(doc)).map_err(internal)?;
         }
-        after = ids.last().cloned().unwrap_or_default();
-        let count = ids.len();
-        apply(db, forms, &index, ids, head, first).await?;
-        first = false;
-        done += count;
+        done += page.len();
         progress(done);
-        if count == 0 {
-            break;
-        }
     }
+    tokio::task::block_in_place(|| -> Result<(), ApiError> {
+        let mut commit = writer.prepare_commit().map_err(internal)?;
+        commit.set_payload(&head.to_string());
+        commit.commit().map_err(internal)?;
+        writer.wait_merging_threads().map_err(internal)
+    })?;
+    index.reader.reload().map_err(internal)?;
     Ok(done)
 }
 
