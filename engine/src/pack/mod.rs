@@ -313,22 +313,27 @@ pub fn check(pack: &Pack, library: &[&Pack]) -> Vec<Issue> {
         };
         let mut found = dashboard.check();
         for (i, widget) in dashboard.widgets.iter().enumerate() {
-            let Some(form) = compiled.get(&widget.report.form) else {
-                found.push(
-                    Issue::new(format!("/widgets/{i}/report/form"), Code::UnknownReference)
-                        .param("name", widget.report.form.as_str()),
-                );
-                continue;
-            };
-            let kinds = form_kinds(&form.definition().fields);
-            if let Err(planned) = plan(&widget.report, &kinds, today) {
-                found.extend(planned.into_iter().map(|mut issue| {
-                    issue.path = format!("/widgets/{i}/report{}", issue.path);
-                    issue
-                }));
+            let mut kinds = Vec::new();
+            for (at, report) in widget.reports() {
+                let Some(form) = compiled.get(&report.form) else {
+                    found.push(
+                        Issue::new(format!("/widgets/{i}/{at}/form"), Code::UnknownReference)
+                            .param("name", report.form.as_str()),
+                    );
+                    continue;
+                };
+                let fields = form_kinds(&form.definition().fields);
+                if let Err(planned) = plan(report, &fields, today) {
+                    found.extend(planned.into_iter().map(|mut issue| {
+                        issue.path = format!("/widgets/{i}/{at}{}", issue.path);
+                        issue
+                    }));
+                }
+                kinds.push(fields);
             }
             for (filter, field) in &widget.filters {
-                if field != "created_at" && !kinds.iter().any(|(k, _)| k == field) {
+                // The field must exist in every form the widget reads.
+                if field != "created_at" && !kinds.iter().all(|k| k.iter().any(|(key, _)| key == field)) {
                     found.push(
                         Issue::new(format!("/widgets/{i}/filters/{filter}"), Code::UnknownField)
                             .param("field", field.as_str()),

@@ -63,10 +63,34 @@ pub struct Widget {
     pub y: u32,
     pub w: u32,
     pub h: u32,
-    /// Shared filter key -> the field of this widget's form it filters.
+    /// Shared filter key -> the field of this widget's form(s) it filters.
     #[serde(default)]
     pub filters: BTreeMap<String, String>,
+    /// The widget's report; or, for a funnel across forms, `stages`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportSpec>,
+    /// A funnel whose stages are one number each, from reports over different forms (IQC,
+    /// IPQC and FQC pass rates, say): each stage's report has no dimensions, and its first
+    /// measure is the stage's value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<Stage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub label: I18nText,
     pub report: ReportSpec,
+}
+
+impl Widget {
+    /// The widget's reports with their paths in the definition.
+    pub fn reports(&self) -> Vec<(String, &ReportSpec)> {
+        match &self.report {
+            Some(report) => vec![("report".to_owned(), report)],
+            None => self.stages.iter().enumerate().map(|(i, s)| (format!("stages/{i}/report"), &s.report)).collect(),
+        }
+    }
 }
 
 fn is_key(key: &str) -> bool {
@@ -122,6 +146,24 @@ impl Dashboard {
             if w.w == 0 || w.h == 0 || w.x + w.w > COLUMNS || w.h > 24 || w.y > 1000 {
                 issues.push(Issue::new(format!("{path}/w"), Code::InvalidValue));
             }
+            match (&w.report, w.stages.len()) {
+                (Some(_), 0) => {}
+                (None, 1..=8) => {
+                    for (j, stage) in w.stages.iter().enumerate() {
+                        if !stage.report.dimensions.is_empty() {
+                            issues.push(
+                                Issue::new(format!("{path}/stages/{j}/report/dimensions"), Code::InvalidDefinition)
+                                    .param("detail", "a funnel stage is one number: no dimensions"),
+                            );
+                        }
+                        names.push((format!("{path}/stages/{j}/label"), &stage.label));
+                    }
+                }
+                _ => issues.push(
+                    Issue::new(format!("{path}/report"), Code::InvalidDefinition)
+                        .param("detail", "a widget has a report, or 1 to 8 funnel stages"),
+                ),
+            }
             for filter in w.filters.keys() {
                 if !self.filters.iter().any(|f| &f.key == filter) {
                     issues.push(
@@ -141,9 +183,10 @@ impl Dashboard {
         issues
     }
 
-    /// The widget's report with the shared filter values applied. `values` maps filter keys
-    /// to their values; filters the widget does not map are ignored, unknown keys refused.
-    pub fn widget_report(&self, widget: &Widget, values: &Map<String, Value>) -> Result<ReportSpec, Vec<Issue>> {
+    /// The widget's reports (one, or one per funnel stage) with the shared filter values
+    /// applied. `values` maps filter keys to their values; filters the widget does not map are
+    /// ignored, unknown keys refused.
+    pub fn widget_reports(&self, widget: &Widget, values: &Map<String, Value>) -> Result<Vec<ReportSpec>, Vec<Issue>> {
         let mut issues = Vec::new();
         let mut added = Vec::new();
         for (key, value) in values {
@@ -168,7 +211,7 @@ impl Dashboard {
         if !issues.is_empty() {
             return Err(issues);
         }
-        Ok(with_conditions(&widget.report, added))
+        Ok(widget.reports().into_iter().map(|(_, report)| with_conditions(report, added.clone())).collect())
     }
 }
 

@@ -10,7 +10,8 @@ mod shape;
 mod spec;
 
 pub use dashboard::{
-    Dashboard, FilterKind, SharedFilter, Widget, bucket_range, drill_conditions, parse_dashboard, with_conditions,
+    Dashboard, FilterKind, SharedFilter, Stage, Widget, bucket_range, drill_conditions, parse_dashboard,
+    with_conditions,
 };
 pub use dates::{add_days, civil_from_days, days_from_civil, parse_date};
 pub use plan::{

@@ -341,6 +341,15 @@ on_both!(the_demo_workspace_fills_every_dashboard, |app: TestApp| async move {
             assert!(!result["rows"].as_array().unwrap().is_empty(), "{key}/{} has no rows", widget["key"]);
         }
     }
+    // The cockpit's funnel runs across three forms: a stage each, every one a rate.
+    let (_, cockpit) = app
+        .send(root.request("POST", "/api/v1/workspaces/demo/dashboards/supplier-quality-cockpit/run", Some(&json!({}))))
+        .await;
+    let funnel =
+        cockpit["widgets"].as_array().unwrap().iter().find(|w| w["key"] == json!("pass_funnel")).unwrap().clone();
+    let stages = funnel["result"]["chart"]["stages"].as_array().unwrap().clone();
+    assert_eq!(stages.len(), 3, "{funnel}");
+    assert!(stages.iter().all(|s| s["value"].as_f64().is_some_and(|v| (0.0..=1.0).contains(&v))), "{funnel}");
     // Demo users log in with the printed password and hold their roles.
     let qe = app.login("qe", &demo.password).await;
     let (status, _) = app.send(qe.request("GET", "/api/v1/workspaces/demo/forms/iqc", None)).await;

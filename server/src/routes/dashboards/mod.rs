@@ -52,35 +52,37 @@ async fn checked(
     let dashboard = parse_dashboard(definition).map_err(invalid)?;
     let mut issues = dashboard.check();
     for (i, widget) in dashboard.widgets.iter().enumerate() {
-        let prefix = format!("/widgets/{i}/report");
-        let planned = match crate::routes::reports::plan_for(state, access, lang, &widget.report).await {
-            Ok(planned) => planned,
-            Err(error) if error.code == "not_found" => {
-                issues.push(
-                    Issue::new(format!("{prefix}/form"), engine::form::Code::UnknownReference)
-                        .param("name", widget.report.form.as_str()),
-                );
-                continue;
-            }
-            Err(error) => return Err(error),
-        };
-        match planned {
-            Ok(planned) => {
-                // A shared filter must name a field the widget's form has.
-                for (filter, field) in &widget.filters {
-                    let known = field == "created_at" || planned.kinds.iter().any(|(k, _)| k == field);
-                    if !known {
-                        issues.push(
-                            Issue::new(format!("/widgets/{i}/filters/{filter}"), engine::form::Code::UnknownField)
-                                .param("field", field.as_str()),
-                        );
-                    }
+        let mut kinds = Vec::new();
+        for (at, report) in widget.reports() {
+            let prefix = format!("/widgets/{i}/{at}");
+            let planned = match crate::routes::reports::plan_for(state, access, lang, report).await {
+                Ok(planned) => planned,
+                Err(error) if error.code == "not_found" => {
+                    issues.push(
+                        Issue::new(format!("{prefix}/form"), engine::form::Code::UnknownReference)
+                            .param("name", report.form.as_str()),
+                    );
+                    continue;
                 }
+                Err(error) => return Err(error),
+            };
+            match planned {
+                Ok(planned) => kinds.push(planned.kinds),
+                Err(found) => issues.extend(found.into_iter().map(|mut issue| {
+                    issue.path = format!("{prefix}{}", issue.path);
+                    issue
+                })),
             }
-            Err(found) => issues.extend(found.into_iter().map(|mut issue| {
-                issue.path = format!("{prefix}{}", issue.path);
-                issue
-            })),
+        }
+        // A shared filter must name a field every form of the widget has.
+        for (filter, field) in &widget.filters {
+            let known = field == "created_at" || kinds.iter().all(|k| k.iter().any(|(key, _)| key == field));
+            if !known {
+                issues.push(
+                    Issue::new(format!("/widgets/{i}/filters/{filter}"), engine::form::Code::UnknownField)
+                        .param("field", field.as_str()),
+                );
+            }
         }
     }
     if issues.is_empty() { Ok(dashboard) } else { Err(invalid(issues)) }
