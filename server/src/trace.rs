@@ -61,23 +61,27 @@ async fn set_cursor(db: &impl ConnectionTrait, workspace_id: &str, seq: i64) -> 
     Ok(())
 }
 
-/// Replaces the links of `records` (deleted or gone records get none).
+/// Replaces the links of `records` (deleted or gone records get none); `fresh`: they have
+/// none yet (a rebuild cleared the workspace), so there is nothing to delete.
 async fn relink(
     db: &impl ConnectionTrait,
     forms: &FormsCache,
     workspace_id: &str,
     ids: &[String],
+    fresh: bool,
 ) -> Result<(), ApiError> {
     let backend = db.get_database_backend();
     for chunk in ids.chunks(500) {
         let p = params(backend, chunk.len(), 1);
-        let values: Vec<SqlValue> = chunk.iter().map(|id| id.clone().into()).collect();
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            format!("DELETE FROM lot_links WHERE record_id IN ({})", p.join(", ")),
-            values,
-        ))
-        .await?;
+        if !fresh {
+            let values: Vec<SqlValue> = chunk.iter().map(|id| id.clone().into()).collect();
+            db.execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!("DELETE FROM lot_links WHERE record_id IN ({})", p.join(", ")),
+                values,
+            ))
+            .await?;
+        }
         let found = record::Entity::find()
             .from_raw_sql(Statement::from_sql_and_values(
                 backend,
@@ -149,7 +153,7 @@ pub async fn catch_up(db: &DatabaseConnection, forms: &FormsCache, workspace_id:
                 ids.insert(row.try_get_by_index::<String>(2)?);
             }
         }
-        relink(&txn, forms, workspace_id, &ids.into_iter().collect::<Vec<_>>()).await?;
+        relink(&txn, forms, workspace_id, &ids.into_iter().collect::<Vec<_>>(), false).await?;
         set_cursor(&txn, workspace_id, last).await?;
         txn.commit().await?;
         total += rows.len();
@@ -206,12 +210,14 @@ pub async fn rebuild(
         }
         let ids: Vec<String> = page.iter().map(|r| r.try_get_by_index::<String>(0)).collect::<Result<_, _>>()?;
         after = ids.last().cloned().unwrap_or_default();
-        relink(&txn, forms, workspace_id, &ids).await?;
+        relink(&txn, forms, workspace_id, &ids, true).await?;
         done += ids.len();
         progress(done);
     }
     set_cursor(&txn, workspace_id, head).await?;
     txn.commit().await?;
+    // Fresh planner statistics, so that lookups use the indexes after a bulk rebuild.
+    db.execute_unprepared("ANALYZE lot_links").await?;
     Ok(done)
 }
 
@@ -282,29 +288,31 @@ struct Link {
     lot: String,
 }
 
-async fn links(
-    db: &impl ConnectionTrait,
-    workspace_id: &str,
-    column: &str,
-    values: &[String],
-) -> Result<Vec<Link>, ApiError> {
+#[derive(Clone, Copy)]
+enum By {
+    Lot,
+    Record,
+}
+
+async fn links(db: &impl ConnectionTrait, workspace_id: &str, by: By, values: &[String]) -> Result<Vec<Link>, ApiError> {
     let backend = db.get_database_backend();
     let mut out = Vec::new();
     for chunk in values.chunks(500) {
         let p = params(backend, chunk.len() + 1, 1);
         let mut values: Vec<SqlValue> = vec![workspace_id.into()];
         values.extend(chunk.iter().map(|v| SqlValue::from(v.clone())));
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                format!(
-                    "SELECT record_id, form_id, field, role, lot FROM lot_links WHERE workspace_id = {} AND {column} IN ({})",
-                    p[0],
-                    p[1..].join(", ")
-                ),
-                values,
-            ))
-            .await?;
+        // Each lookup names its index outright: record ids are unique, so the workspace is
+        // only checked on the rows found (`+` keeps SQLite from walking every row of the
+        // workspace through the lot index instead).
+        let condition = match by {
+            By::Lot => format!("workspace_id = {} AND lot IN ({})", p[0], p[1..].join(", ")),
+            By::Record if backend == DbBackend::Postgres => {
+                format!("record_id IN ({}) AND workspace_id = {}", p[1..].join(", "), p[0])
+            }
+            By::Record => format!("record_id IN ({}) AND +workspace_id = {}", p[1..].join(", "), p[0]),
+        };
+        let sql = format!("SELECT record_id, form_id, field, role, lot FROM lot_links WHERE {condition}");
+        let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
         for row in rows {
             out.push(Link {
                 record: row.try_get_by_index(0)?,
@@ -342,7 +350,7 @@ pub async fn walk(
     let mut level = 0;
     while !frontier.is_empty() && level <= depth {
         let current: Vec<String> = frontier.drain(..).collect();
-        let found = links(db, workspace_id, "lot", &current).await?;
+        let found = links(db, workspace_id, By::Lot, &current).await?;
         let mut next_records = Vec::new();
         for link in found.iter().filter(|l| l.role == toward || l.role == LotRole::Refers.as_str()) {
             if !visible(&link.form_id, &link.record) {
@@ -373,7 +381,7 @@ pub async fn walk(
             break;
         }
         // The records reached lead on through the lots they consume (backward) or produce.
-        let theirs = links(db, workspace_id, "record_id", &next_records).await?;
+        let theirs = links(db, workspace_id, By::Record, &next_records).await?;
         for link in theirs.iter().filter(|l| l.role == onward) {
             reached_by.entry(link.lot.clone()).or_default().push(link.record.clone());
             if !lots.contains_key(&link.lot) {
@@ -385,7 +393,7 @@ pub async fn walk(
     }
     // Every lot each shown record names, for display.
     let shown: Vec<String> = nodes.keys().cloned().collect();
-    for link in links(db, workspace_id, "record_id", &shown).await? {
+    for link in links(db, workspace_id, By::Record, &shown).await? {
         if let Some(node) = nodes.get_mut(&link.record) {
             let lots = node.lots.entry(link.field).or_default();
             if !lots.contains(&link.lot) {
