@@ -294,7 +294,12 @@ enum By {
     Record,
 }
 
-async fn links(db: &impl ConnectionTrait, workspace_id: &str, by: By, values: &[String]) -> Result<Vec<Link>, ApiError> {
+async fn links(
+    db: &impl ConnectionTrait,
+    workspace_id: &str,
+    by: By,
+    values: &[String],
+) -> Result<Vec<Link>, ApiError> {
     let backend = db.get_database_backend();
     let mut out = Vec::new();
     for chunk in values.chunks(500) {
