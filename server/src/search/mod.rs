@@ -396,7 +396,25 @@ pub struct Hit {
     pub keys: Vec<String>,
 }
 
+/// The forms with documents in the index.
+fn indexed_forms(searcher: &tantivy::Searcher, field: IndexField) -> Result<BTreeSet<String>, ApiError> {
+    let mut forms = BTreeSet::new();
+    for segment in searcher.segment_readers() {
+        let inverted = segment.inverted_index(field).map_err(internal)?;
+        let mut terms = inverted.terms().stream().map_err(internal)?;
+        while terms.advance() {
+            forms.insert(String::from_utf8_lossy(terms.key()).into_owned());
+        }
+    }
+    Ok(forms)
+}
+
 /// The hits for a query, best first.
+///
+/// The query is kept to plain term unions or intersections where it can be, so that tantivy
+/// skips blocks of documents that cannot reach the top (block-max WAND): the exact-key
+/// alternative is only added to queries without spaces, and the permission filter is left
+/// out when the caller may find everything the index holds.
 pub fn find(index: &WorkspaceIndex, query: &SearchQuery<'_>) -> Result<Vec<Hit>, ApiError> {
     let f = index.fields;
     let terms = tokenizer::terms(query.text);
@@ -404,52 +422,57 @@ pub fn find(index: &WorkspaceIndex, query: &SearchQuery<'_>) -> Result<Vec<Hit>,
     if terms.is_empty() && exact.is_empty() {
         return Err(ApiError::new("bad_request", "q has nothing to search for"));
     }
-    let mut matching: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    if !terms.is_empty() {
-        let all_terms: Vec<(Occur, Box<dyn Query>)> = terms
-            .iter()
-            .map(|t| {
-                (
-                    Occur::Must,
-                    Box::new(TermQuery::new(Term::from_field_text(f.body, t), IndexRecordOption::WithFreqs))
-                        as Box<dyn Query>,
-                )
-            })
-            .collect();
-        matching.push((Occur::Should, Box::new(BooleanQuery::new(all_terms))));
-    }
-    matching.push((
-        Occur::Should,
-        Box::new(TermQuery::new(Term::from_field_text(f.keys, exact), IndexRecordOption::Basic)),
-    ));
-    let forms: Vec<(Occur, Box<dyn Query>)> = query
-        .forms
-        .iter()
-        .map(|(form, allowed)| {
-            let form_term: Box<dyn Query> =
-                Box::new(TermQuery::new(Term::from_field_text(f.form, form), IndexRecordOption::Basic));
-            let clause: Box<dyn Query> = match allowed {
-                Allowed::All => form_term,
-                Allowed::Own => Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, form_term),
-                    (
-                        Occur::Must,
-                        Box::new(TermQuery::new(
-                            Term::from_field_text(f.owner, query.caller),
-                            IndexRecordOption::Basic,
-                        )),
-                    ),
-                ])),
-            };
-            (Occur::Should, clause)
-        })
-        .collect();
-    if forms.is_empty() {
+    let term = |field, text: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs))
+    };
+    let words: Vec<(Occur, Box<dyn Query>)> = terms.iter().map(|t| (Occur::Must, term(f.body, t))).collect();
+    let text_query: Box<dyn Query> = if exact.contains(char::is_whitespace) {
+        // Lots and numbers hold no spaces: all the words, nothing exact.
+        Box::new(BooleanQuery::new(words))
+    } else if terms.len() == 1 {
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Should, term(f.body, &terms[0])),
+            (Occur::Should, term(f.keys, exact)),
+        ]))
+    } else {
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, term(f.keys, exact))];
+        if !words.is_empty() {
+            alternatives.push((Occur::Should, Box::new(BooleanQuery::new(words))));
+        }
+        Box::new(BooleanQuery::new(alternatives))
+    };
+    if query.forms.is_empty() {
         return Ok(Vec::new());
     }
-    let text_query = BooleanQuery::new(matching);
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-        vec![(Occur::Must, Box::new(text_query.clone())), (Occur::Must, Box::new(BooleanQuery::new(forms)))];
+    let searcher = index.reader.searcher();
+    let everything = query.forms.values().all(|a| matches!(a, Allowed::All))
+        && indexed_forms(&searcher, f.form)?.iter().all(|form| query.forms.contains_key(form));
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
+    if !everything {
+        let forms: Vec<(Occur, Box<dyn Query>)> = query
+            .forms
+            .iter()
+            .map(|(form, allowed)| {
+                let form_term: Box<dyn Query> =
+                    Box::new(TermQuery::new(Term::from_field_text(f.form, form), IndexRecordOption::Basic));
+                let clause: Box<dyn Query> = match allowed {
+                    Allowed::All => form_term,
+                    Allowed::Own => Box::new(BooleanQuery::new(vec![
+                        (Occur::Must, form_term),
+                        (
+                            Occur::Must,
+                            Box::new(TermQuery::new(
+                                Term::from_field_text(f.owner, query.caller),
+                                IndexRecordOption::Basic,
+                            )),
+                        ),
+                    ])),
+                };
+                (Occur::Should, clause)
+            })
+            .collect();
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(forms))));
+    }
     if query.from_ms.is_some() || query.to_ms.is_some() {
         let bound = |v: Option<i64>, inclusive: bool| match v {
             Some(v) if inclusive => Bound::Included(Term::from_field_i64(f.created, v)),
