@@ -114,6 +114,15 @@ pub struct Outcome {
     pub connectors_to_configure: Vec<String>,
 }
 
+/// The workspace's form `key`, if it has one.
+async fn form_row(db: &impl ConnectionTrait, workspace_id: &str, key: &str) -> Result<Option<form::Model>, ApiError> {
+    Ok(form::Entity::find()
+        .filter(form::Column::WorkspaceId.eq(workspace_id))
+        .filter(form::Column::Key.eq(key))
+        .one(db)
+        .await?)
+}
+
 async fn current(
     db: &impl ConnectionTrait,
     workspace_id: &str,
@@ -122,12 +131,7 @@ async fn current(
     let mut contents = Contents::new();
     for (kind, key) in keys {
         let value = match kind {
-            Kind::Form => form::Entity::find()
-                .filter(form::Column::WorkspaceId.eq(workspace_id))
-                .filter(form::Column::Key.eq(key.as_str()))
-                .one(db)
-                .await?
-                .map(|f| f.draft),
+            Kind::Form => form_row(db, workspace_id, key).await?.map(|f| f.draft),
             Kind::Workflow => workflow::Entity::find()
                 .filter(workflow::Column::WorkspaceId.eq(workspace_id))
                 .filter(workflow::Column::Key.eq(key.as_str()))
@@ -343,10 +347,7 @@ async fn apply(
                 .insert(txn)
                 .await?
             } else {
-                let row = form::Entity::find()
-                    .filter(form::Column::WorkspaceId.eq(workspace_id))
-                    .filter(form::Column::Key.eq(step.key.as_str()))
-                    .one(txn)
+                let row = form_row(txn, workspace_id, &step.key)
                     .await?
                     .ok_or_else(|| ApiError::internal("a form to upgrade vanished"))?;
                 let mut active = row.into_active_model();
@@ -460,14 +461,7 @@ pub async fn uninstall(
                 }
             }
             Kind::Form => {
-                let Some(row) = form::Entity::find()
-                    .filter(form::Column::WorkspaceId.eq(workspace_id))
-                    .filter(form::Column::Key.eq(object.as_str()))
-                    .one(txn)
-                    .await?
-                else {
-                    continue;
-                };
+                let Some(row) = form_row(txn, workspace_id, object).await? else { continue };
                 let has_records = crate::db::entities::record::Entity::find()
                     .filter(crate::db::entities::record::Column::FormId.eq(row.id.as_str()))
                     .one(txn)
