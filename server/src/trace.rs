@@ -126,6 +126,20 @@ pub async fn catch_up(db: &DatabaseConnection, forms: &FormsCache, workspace_id:
     let backend = db.get_database_backend();
     let mut total = 0;
     loop {
+        // A plain read first: with nothing new, no write transaction is opened (on SQLite it
+        // would take the write lock every round, in the way of submissions).
+        let seen = cursor(db, workspace_id).await?;
+        let p = params(backend, 2, 1);
+        let newer = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                format!("SELECT seq FROM audit_log WHERE workspace_id = {} AND seq > {} LIMIT 1", p[0], p[1]),
+                [workspace_id.into(), seen.into()],
+            ))
+            .await?;
+        if newer.is_none() {
+            return Ok(total);
+        }
         let txn = crate::db::write_txn(db).await?;
         let from = cursor(&txn, workspace_id).await?;
         let p = params(backend, 3, 1);
