@@ -18,14 +18,16 @@ use crate::packs::{Options, Target};
 
 pub const SLUG: &str = "demo";
 
-/// The demo users and their roles in the workspace.
+/// The demo users and their roles in the workspace. Besides their quality role, each reads
+/// every record (`viewer`): in a factory the quality staff see all inspections, not only
+/// their own.
 const USERS: &[(&str, &str, &[&str])] = &[
-    ("inspector", "Iris Inspector / 检验员", &["member", "inspector"]),
-    ("qe", "Quentin QE / 质量工程师", &["member", "qe"]),
-    ("mrb1", "Mia MRB / 评审委员", &["approver", "mrb"]),
-    ("mrb2", "Ming MRB / 评审委员", &["approver", "mrb"]),
-    ("buyer", "Bo Buyer / 采购员", &["member", "buyer"]),
-    ("manager", "Mara Manager / 质量经理", &["approver", "quality_manager"]),
+    ("inspector", "Iris Inspector / 检验员", &["member", "viewer", "inspector"]),
+    ("qe", "Quentin QE / 质量工程师", &["member", "viewer", "qe"]),
+    ("mrb1", "Mia MRB / 评审委员", &["approver", "viewer", "mrb"]),
+    ("mrb2", "Ming MRB / 评审委员", &["approver", "viewer", "mrb"]),
+    ("buyer", "Bo Buyer / 采购员", &["member", "viewer", "buyer"]),
+    ("manager", "Mara Manager / 质量经理", &["approver", "viewer", "quality_manager"]),
     ("viewer", "Victor Viewer / 访客", &["viewer"]),
 ];
 

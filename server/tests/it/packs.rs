@@ -354,6 +354,11 @@ on_both!(the_demo_workspace_fills_every_dashboard, |app: TestApp| async move {
     let qe = app.login("qe", &demo.password).await;
     let (status, _) = app.send(qe.request("GET", "/api/v1/workspaces/demo/forms/iqc", None)).await;
     assert_eq!(status, StatusCode::OK);
+    // ... and find the sample records, in Chinese as in English.
+    let (status, found) =
+        app.send(qe.request("GET", "/api/v1/workspaces/demo/search?q=%E5%88%92%E4%BC%A4&limit=5", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!found["items"].as_array().unwrap().is_empty(), "{found}");
 });
 
 on_both!(sampling_state_follows_the_switching_rules_over_iqc_history, |app: TestApp| async move {
