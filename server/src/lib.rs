@@ -5,6 +5,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -12,10 +12,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use engine::form::LotRole;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement, Value as SqlValue};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value as SqlValue};
 use serde::Serialize;
 
-use crate::db::entities::record;
 use crate::error::ApiError;
 use crate::forms_cache::FormsCache;
 
@@ -23,11 +22,7 @@ const INDEX: &str = "lots";
 /// Audit entries applied per transaction.
 const BATCH: i64 = 2_000;
 
-fn params(backend: DbBackend, count: usize, start: usize) -> Vec<String> {
-    (start..start + count)
-        .map(|i| if backend == DbBackend::Postgres { format!("${i}") } else { format!("?{i}") })
-        .collect()
-}
+use crate::changes::placeholders as params;
 
 async fn cursor(db: &impl ConnectionTrait, workspace_id: &str) -> Result<i64, ApiError> {
     let backend = db.get_database_backend();
@@ -82,14 +77,7 @@ async fn relink(
             ))
             .await?;
         }
-        let found = record::Entity::find()
-            .from_raw_sql(Statement::from_sql_and_values(
-                backend,
-                format!("SELECT * FROM records WHERE id IN ({}) AND deleted_at IS NULL", p.join(", ")),
-                chunk.iter().map(|id| SqlValue::from(id.clone())).collect::<Vec<_>>(),
-            ))
-            .all(db)
-            .await?;
+        let found = crate::changes::live_records(db, chunk).await?;
         let mut rows: Vec<[SqlValue; 6]> = Vec::new();
         for found in found {
             let compiled = forms.get(db, &found.form_id, found.form_version).await?;
@@ -123,55 +111,25 @@ async fn relink(
 
 /// Applies the audit log past the workspace's cursor; returns how many entries it read.
 pub async fn catch_up(db: &DatabaseConnection, forms: &FormsCache, workspace_id: &str) -> Result<usize, ApiError> {
-    let backend = db.get_database_backend();
     let mut total = 0;
     loop {
         // A plain read first: with nothing new, no write transaction is opened (on SQLite it
         // would take the write lock every round, in the way of submissions).
         let seen = cursor(db, workspace_id).await?;
-        let p = params(backend, 2, 1);
-        let newer = db
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                format!("SELECT seq FROM audit_log WHERE workspace_id = {} AND seq > {} LIMIT 1", p[0], p[1]),
-                [workspace_id.into(), seen.into()],
-            ))
-            .await?;
-        if newer.is_none() {
+        if crate::changes::page(db, workspace_id, seen, 1).await?.is_none() {
             return Ok(total);
         }
         let txn = crate::db::write_txn(db).await?;
         let from = cursor(&txn, workspace_id).await?;
-        let p = params(backend, 3, 1);
-        let rows = txn
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                format!(
-                    "SELECT seq, object_type, object_id FROM audit_log WHERE workspace_id = {} AND seq > {} \
-                     ORDER BY seq LIMIT {}",
-                    p[0], p[1], p[2]
-                ),
-                [workspace_id.into(), from.into(), BATCH.into()],
-            ))
-            .await?;
-        if rows.is_empty() {
+        let Some(page) = crate::changes::page(&txn, workspace_id, from, BATCH).await? else {
             txn.rollback().await?;
             return Ok(total);
-        }
-        let mut last = from;
-        let mut ids = BTreeSet::new();
-        for row in &rows {
-            last = row.try_get_by_index(0)?;
-            let kind: String = row.try_get_by_index(1)?;
-            if kind == "record" {
-                ids.insert(row.try_get_by_index::<String>(2)?);
-            }
-        }
-        relink(&txn, forms, workspace_id, &ids.into_iter().collect::<Vec<_>>(), false).await?;
-        set_cursor(&txn, workspace_id, last).await?;
+        };
+        relink(&txn, forms, workspace_id, &page.records, false).await?;
+        set_cursor(&txn, workspace_id, page.last).await?;
         txn.commit().await?;
-        total += rows.len();
-        if rows.len() < BATCH as usize {
+        total += page.read;
+        if page.read < BATCH as usize {
             return Ok(total);
         }
     }
@@ -195,16 +153,7 @@ pub async fn rebuild(
     ))
     .await?;
     // The cursor moves to the log's end first: entries written meanwhile are applied later.
-    let head = txn
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            format!("SELECT COALESCE(MAX(seq), 0) FROM audit_log WHERE workspace_id = {}", p[0]),
-            [workspace_id.into()],
-        ))
-        .await?
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0);
+    let head = crate::changes::head(&txn, workspace_id).await?;
     let mut after = String::new();
     let mut done = 0;
     loop {
@@ -236,26 +185,13 @@ pub async fn rebuild(
 }
 
 /// Keeps every workspace's links current, a round every quarter second, until `stop`.
-pub async fn run(
-    db: DatabaseConnection,
-    forms: std::sync::Arc<FormsCache>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        let workspaces = db
-            .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT id FROM workspaces"))
-            .await
-            .map(|rows| rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect::<Vec<_>>());
-        for workspace in workspaces.unwrap_or_default() {
-            if let Err(error) = catch_up(&db, &forms, &workspace).await {
-                tracing::warn!(?error, workspace, "lot links: catching up failed; retrying next round");
-            }
-        }
-        tokio::select! {
-            _ = stop.changed() => return,
-            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
-        }
-    }
+pub async fn run(db: DatabaseConnection, forms: std::sync::Arc<FormsCache>, stop: tokio::sync::watch::Receiver<bool>) {
+    let follower = db.clone();
+    crate::changes::follow(follower, "lot links", stop, move |workspace| {
+        let (db, forms) = (db.clone(), forms.clone());
+        async move { catch_up(&db, &forms, &workspace).await }
+    })
+    .await;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

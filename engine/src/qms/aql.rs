@@ -151,16 +151,22 @@ pub enum Decision {
     AcceptReinstateNormal,
 }
 
+/// The decision for `defects` nonconforming items (or nonconformities) in a sample inspected
+/// under acceptance number `ac` and rejection number `re`.
+pub fn decide(ac: u32, re: u32, defects: u32) -> Decision {
+    if defects <= ac {
+        Decision::Accept
+    } else if defects >= re {
+        Decision::Reject
+    } else {
+        Decision::AcceptReinstateNormal
+    }
+}
+
 impl Plan {
     /// The decision for `defects` nonconforming items (or nonconformities) in the sample.
     pub fn decide(&self, defects: u32) -> Decision {
-        if defects <= self.ac {
-            Decision::Accept
-        } else if defects >= self.re {
-            Decision::Reject
-        } else {
-            Decision::AcceptReinstateNormal
-        }
+        decide(self.ac, self.re, defects)
     }
 }
 

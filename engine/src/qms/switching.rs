@@ -50,13 +50,7 @@ impl Lot {
     }
 
     fn decision(&self) -> Decision {
-        if self.defects <= self.ac {
-            Decision::Accept
-        } else if self.defects >= self.re {
-            Decision::Reject
-        } else {
-            Decision::AcceptReinstateNormal
-        }
+        super::aql::decide(self.ac, self.re, self.defects)
     }
 }
 

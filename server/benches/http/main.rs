@@ -224,6 +224,21 @@ pub(crate) fn timing(mut latencies: Vec<Duration>, elapsed: Duration) -> Timing 
     Timing { rate: latencies.len() as f64 / elapsed.as_secs_f64(), p50: at(0.5), p99: at(0.99) }
 }
 
+/// `runs` timed runs of `work` after one warm-up (caches, the planner: as on a dashboard or a
+/// search box in daily use).
+pub(crate) fn measure(runs: usize, mut work: impl FnMut()) -> Timing {
+    work();
+    let started = Instant::now();
+    let latencies: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let begun = Instant::now();
+            work();
+            begun.elapsed()
+        })
+        .collect();
+    timing(latencies, started.elapsed())
+}
+
 /// `count` rows per task, each in its own transaction (so each waits for its flush).
 async fn direct_inserts(db: &DatabaseConnection, data: &Value, tasks: usize, count: usize) -> Timing {
     let (workspace, form, user) = fixtures(db).await;
@@ -316,20 +331,24 @@ async fn fixtures(db: &DatabaseConnection) -> (String, String, String) {
     (workspace, form, user.id)
 }
 
-/// Adds records to the server's IQC form until it holds `total`, varying the supplier and the
-/// characteristics so that filters select a part.
-async fn seed(db: &DatabaseConnection, data: &Value, total: usize) {
-    let backend = db.get_database_backend();
+/// The server's IQC form, its workspace and the admin user, whom seeded records belong to.
+pub(crate) async fn seeding_ids(db: &DatabaseConnection) -> (String, String, String) {
     let found = db
         .query_one_raw(Statement::from_string(
-            backend,
+            db.get_database_backend(),
             "SELECT forms.id, forms.workspace_id, users.id FROM forms, users WHERE key = 'iqc' AND username = 'admin'",
         ))
         .await
         .unwrap()
         .unwrap();
-    let (form, workspace, user): (String, String, String) =
-        (found.try_get_by_index(0).unwrap(), found.try_get_by_index(1).unwrap(), found.try_get_by_index(2).unwrap());
+    (found.try_get_by_index(0).unwrap(), found.try_get_by_index(1).unwrap(), found.try_get_by_index(2).unwrap())
+}
+
+/// Adds records to the server's IQC form until it holds `total`, varying the supplier and the
+/// characteristics so that filters select a part.
+async fn seed(db: &DatabaseConnection, data: &Value, total: usize) {
+    let backend = db.get_database_backend();
+    let (form, workspace, user) = seeding_ids(db).await;
     let existing = db
         .query_one_raw(Statement::from_string(backend, "SELECT COUNT(*) FROM records"))
         .await

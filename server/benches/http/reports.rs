@@ -5,12 +5,12 @@
 //! child table) holding the same rows, run directly in the same database in the same run.
 //! Then exports of every record to CSV and XLSX: time, size and the server's peak memory.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
-use super::{Http, Server, Timing, row, timing};
+use super::{Http, Server, measure, row, seeding_ids};
 
 const SUPPLIERS: u64 = 40;
 const CODES: [&str; 6] = ["scratch", "dent", "burr", "rust", "size", "label"];
@@ -136,16 +136,7 @@ fn widgets() -> Vec<(&'static str, Value, &'static str)> {
 /// Fills the server's IQC form with `total` records and the typed tables with the same rows.
 async fn seed(db: &DatabaseConnection, total: u64) {
     let backend = db.get_database_backend();
-    let found = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            "SELECT forms.id, forms.workspace_id, users.id FROM forms, users WHERE key = 'iqc' AND username = 'admin'",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let (form, workspace, user): (String, String, String) =
-        (found.try_get_by_index(0).unwrap(), found.try_get_by_index(1).unwrap(), found.try_get_by_index(2).unwrap());
+    let (form, workspace, user) = seeding_ids(db).await;
     let (text, real) = if backend == DbBackend::Postgres { ("text", "float8") } else { ("TEXT", "REAL") };
     db.execute_unprepared(&format!(
         "CREATE TABLE bench_lots (no bigint PRIMARY KEY, supplier {text}, part {text}, received_on {text}, stage {text}, \
@@ -205,19 +196,6 @@ async fn seed(db: &DatabaseConnection, total: u64) {
     }
     db.execute_unprepared("ANALYZE").await.unwrap();
     println!("seeded {total} records (and the typed rows) in {:.0} s", started.elapsed().as_secs_f64());
-}
-
-fn measure(runs: usize, mut work: impl FnMut()) -> Timing {
-    work(); // warm-up: caches and the planner, as on a dashboard that is open all day
-    let started = Instant::now();
-    let latencies: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let begun = Instant::now();
-            work();
-            begun.elapsed()
-        })
-        .collect();
-    timing(latencies, started.elapsed())
 }
 
 pub(crate) fn run(runtime: &tokio::runtime::Runtime, server: &Server, token: &str, db: &DatabaseConnection) {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement, TransactionTrait};
 use serde_json::json;
 
-use super::{Backend, Http, Server, row, timing};
+use super::{Backend, Http, Server, measure, row, seeding_ids};
 
 const WORDS: [&str; 24] = [
     "bracket",
@@ -64,16 +64,7 @@ fn genealogy_forms() -> Vec<serde_json::Value> {
 
 async fn seed(db: &DatabaseConnection, total: u64) -> Duration {
     let backend = db.get_database_backend();
-    let found = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            "SELECT forms.id, forms.workspace_id, users.id FROM forms, users WHERE key = 'iqc' AND username = 'admin'",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let (form, workspace, user): (String, String, String) =
-        (found.try_get_by_index(0).unwrap(), found.try_get_by_index(1).unwrap(), found.try_get_by_index(2).unwrap());
+    let (form, workspace, user) = seeding_ids(db).await;
     if backend == DbBackend::Postgres {
         db.execute_unprepared("CREATE TABLE bench_text (no bigint PRIMARY KEY, body text)").await.unwrap();
     } else {
@@ -264,17 +255,4 @@ pub(crate) fn run(runtime: &tokio::runtime::Runtime, backend: &Backend) {
     );
     println!("server peak memory (VmHWM): {:.1} MiB", server.peak_memory_kib() as f64 / 1024.0);
     runtime.block_on(db.close()).ok();
-}
-
-fn measure(runs: usize, mut work: impl FnMut()) -> super::Timing {
-    work();
-    let started = Instant::now();
-    let latencies: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let begun = Instant::now();
-            work();
-            begun.elapsed()
-        })
-        .collect();
-    timing(latencies, started.elapsed())
 }

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use engine::form::{CompiledForm, Field, FieldKind, data_fields};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Statement, Value as SqlValue};
+use sea_orm::{DatabaseConnection, EntityTrait, Statement};
 use serde_json::Value;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
@@ -180,23 +180,6 @@ fn document(fields: Fields, found: &record::Model, form: &CompiledForm) -> Tanti
     doc
 }
 
-async fn load(db: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<record::Model>, ApiError> {
-    let backend = db.get_database_backend();
-    let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
-        let p: Vec<String> = (1..=chunk.len())
-            .map(|i| if backend == sea_orm::DbBackend::Postgres { format!("${i}") } else { format!("?{i}") })
-            .collect();
-        let statement = Statement::from_sql_and_values(
-            backend,
-            format!("SELECT * FROM records WHERE id IN ({}) AND deleted_at IS NULL", p.join(", ")),
-            chunk.iter().map(|id| SqlValue::from(id.clone())).collect::<Vec<_>>(),
-        );
-        out.extend(record::Entity::find().from_raw_sql(statement).all(db).await?);
-    }
-    Ok(out)
-}
-
 /// Replaces the documents of `ids` (those gone or deleted are only removed) and commits with
 /// `seq` as the index's position.
 async fn apply(
@@ -206,7 +189,7 @@ async fn apply(
     ids: Vec<String>,
     seq: i64,
 ) -> Result<(), ApiError> {
-    let found = load(db, &ids).await?;
+    let found = crate::changes::live_records(db, &ids).await?;
     let mut docs = Vec::with_capacity(found.len());
     for r in &found {
         let form = forms.get(db, &r.form_id, r.form_version).await?;
@@ -246,34 +229,13 @@ pub async fn catch_up(
 ) -> Result<usize, ApiError> {
     let index = search.workspace(workspace_id)?;
     let _writing = index.writing.lock().await;
-    let backend = db.get_database_backend();
     let mut total = 0;
     loop {
         let from = position(&index)?;
-        let p: Vec<String> = (1..=3)
-            .map(|i| if backend == sea_orm::DbBackend::Postgres { format!("${i}") } else { format!("?{i}") })
-            .collect();
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                format!(
-                    "SELECT seq, object_type, object_id FROM audit_log WHERE workspace_id = {} AND seq > {} ORDER BY seq LIMIT {}",
-                    p[0], p[1], p[2]
-                ),
-                [workspace_id.into(), from.into(), BATCH.into()],
-            ))
-            .await?;
-        let Some(last) = rows.last() else { return Ok(total) };
-        let last: i64 = last.try_get_by_index(0)?;
-        let mut ids = BTreeSet::new();
-        for row in &rows {
-            if row.try_get_by_index::<String>(1)? == "record" {
-                ids.insert(row.try_get_by_index::<String>(2)?);
-            }
-        }
-        apply(db, forms, &index, ids.into_iter().collect(), last).await?;
-        total += rows.len();
-        if rows.len() < BATCH as usize {
+        let Some(page) = crate::changes::page(db, workspace_id, from, BATCH).await? else { return Ok(total) };
+        apply(db, forms, &index, page.records, page.last).await?;
+        total += page.read;
+        if page.read < BATCH as usize {
             return Ok(total);
         }
     }
@@ -293,19 +255,7 @@ pub async fn rebuild(
     let _writing = index.writing.lock().await;
     let backend = db.get_database_backend();
     let pg = backend == sea_orm::DbBackend::Postgres;
-    let head = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            format!(
-                "SELECT COALESCE(MAX(seq), 0) FROM audit_log WHERE workspace_id = {}",
-                if pg { "$1" } else { "?1" }
-            ),
-            [workspace_id.into()],
-        ))
-        .await?
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0);
+    let head = crate::changes::head(db, workspace_id).await?;
     let mut writer = index.index.writer::<TantivyDocument>(WRITER_MEMORY * 4).map_err(internal)?;
     writer.delete_all_documents().map_err(internal)?;
     let mut after = String::new();
@@ -349,23 +299,14 @@ pub async fn run(
     db: DatabaseConnection,
     forms: Arc<FormsCache>,
     search: Arc<Search>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    loop {
-        let workspaces = db
-            .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT id FROM workspaces"))
-            .await
-            .map(|rows| rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect::<Vec<_>>());
-        for workspace in workspaces.unwrap_or_default() {
-            if let Err(error) = catch_up(&db, &forms, &search, &workspace).await {
-                tracing::warn!(?error, workspace, "search: catching up failed; retrying next round");
-            }
-        }
-        tokio::select! {
-            _ = stop.changed() => return,
-            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
-        }
-    }
+    let follower = db.clone();
+    crate::changes::follow(follower, "search", stop, move |workspace| {
+        let (db, forms, search) = (db.clone(), forms.clone(), search.clone());
+        async move { catch_up(&db, &forms, &search, &workspace).await }
+    })
+    .await;
 }
 
 /// Which records of a form the caller may find.
