@@ -37,6 +37,8 @@ pub struct AppState {
     pub packs: Arc<Vec<engine::pack::Pack>>,
     /// The workspaces' full-text indexes.
     pub search: Arc<crate::search::Search>,
+    /// The browser app, when the server was given one.
+    pub web: Option<Arc<crate::web::WebBundle>>,
 }
 
 impl AppState {
@@ -46,6 +48,13 @@ impl AppState {
         let dummy = crate::identity::hash_password(&crate::identity::new_secret()).unwrap_or_default();
         let forms = Arc::new(FormsCache::default());
         let search = Arc::new(crate::search::Search::new(&config.data_dir));
+        let web = config.web_dir.as_deref().and_then(|dir| match crate::web::WebBundle::load(dir) {
+            Ok(bundle) => Some(Arc::new(bundle)),
+            Err(error) => {
+                tracing::warn!(dir = %dir.display(), %error, "the browser app could not be read; serving the API only");
+                None
+            }
+        });
         AppState {
             runner: Runner { workflows: Arc::new(WorkflowCache::default()), forms: forms.clone(), nested: false },
             http: reqwest::Client::new(),
@@ -61,6 +70,7 @@ impl AppState {
             // The shipped packs are data compiled in; the library's tests check them.
             packs: Arc::new(crate::packs::library()),
             search,
+            web,
         }
     }
 

@@ -32,6 +32,9 @@ pub struct Config {
     /// On start, create the demo workspace (every pack, demo users, months of sample data)
     /// unless it exists.
     pub demo: bool,
+    /// The built browser app (`cargo xtask web` writes it to `target/web`); without it the
+    /// server answers the API only and `/` says how to build the app.
+    pub web_dir: Option<PathBuf>,
 }
 
 /// What may be set, from any source. Every field optional; the file rejects unknown keys.
@@ -62,6 +65,9 @@ pub struct Settings {
     /// Create a demo workspace with every template pack, demo users and sample data.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub demo: Option<bool>,
+    /// Directory of the built browser app [default: `web` beside the binary, if it exists].
+    #[arg(long)]
+    pub web_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +96,7 @@ impl Settings {
             admin_password: env.get("FORMWORK_ADMIN_PASSWORD").cloned(),
             metrics_token: env.get("FORMWORK_METRICS_TOKEN").cloned(),
             demo: env.get("FORMWORK_DEMO").map(|v| matches!(v.as_str(), "1" | "true" | "yes")),
+            web_dir: env.get("FORMWORK_WEB_DIR").map(PathBuf::from),
         })
     }
 
@@ -109,6 +116,7 @@ impl Settings {
             admin_password: self.admin_password.or(lower.admin_password),
             metrics_token: self.metrics_token.or(lower.metrics_token),
             demo: self.demo.or(lower.demo),
+            web_dir: self.web_dir.or(lower.web_dir),
         }
     }
 }
@@ -159,6 +167,13 @@ impl Config {
             admin_password: settings.admin_password,
             metrics_token: settings.metrics_token,
             demo: settings.demo.unwrap_or(false),
+            web_dir: settings.web_dir.or_else(default_web_dir),
         })
     }
+}
+
+/// `web` beside the running binary, where an installation puts the app next to `formwork`.
+fn default_web_dir() -> Option<PathBuf> {
+    let dir = std::env::current_exe().ok()?.parent()?.join("web");
+    dir.join("index.html").is_file().then_some(dir)
 }

@@ -21,4 +21,5 @@ pub mod reports;
 mod routes;
 pub mod search;
 pub mod trace;
+pub mod web;
 pub mod workflows;

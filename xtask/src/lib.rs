@@ -4,6 +4,7 @@ pub mod bench;
 pub mod run;
 pub mod test;
 pub mod tidy;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,4 +26,20 @@ pub fn step(description: &str, command: &mut Command) -> Result<(), String> {
     eprintln!("\n==> {description}");
     let status = command.status().map_err(|e| format!("{description}: cannot start: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("{description}: failed ({status})")) }
+}
+
+/// Adds the wasm target when rustup lacks it (the engine and the browser app build for it).
+pub fn ensure_wasm_target() -> Result<(), String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown"))
+        .unwrap_or(false);
+    if installed {
+        return Ok(());
+    }
+    step(
+        "install the wasm32-unknown-unknown target",
+        Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]),
+    )
 }

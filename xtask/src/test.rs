@@ -1,4 +1,6 @@
-//! `cargo xtask test`: everything CI runs, in the order that fails fastest.
+//! `cargo xtask test`: everything CI runs, in the order that fails fastest: format, clippy,
+//! the browser app's build, every test (the browser tests in real Chromium included), the
+//! engine's wasm build.
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -8,8 +10,11 @@ use crate::{cargo, step};
 pub fn run() -> Result<(), String> {
     step("format check", cargo().args(["fmt", "--all", "--", "--check"]))?;
     step("clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
-    let (passed, failed) = tests()?;
-    ensure_wasm_target()?;
+    // The browser tests need the built app and Debian's Chromium; here they must not skip.
+    let web = crate::web::build()?;
+    crate::web::ensure_chromium()?;
+    let (passed, failed) = tests(&web)?;
+    crate::ensure_wasm_target()?;
     // The browser will run the engine's validation and computed fields: prove it builds.
     step(
         "engine for wasm32-unknown-unknown",
@@ -21,10 +26,12 @@ pub fn run() -> Result<(), String> {
 }
 
 /// Runs every test, echoing the output and adding up the `test result:` lines.
-fn tests() -> Result<(u64, u64), String> {
+fn tests(web: &std::path::Path) -> Result<(u64, u64), String> {
     eprintln!("\n==> tests");
     let mut child = cargo()
         .args(["test", "--workspace", "--locked"])
+        .env("FORMWORK_REQUIRE_E2E", "1")
+        .env("FORMWORK_E2E_WEB", web)
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cargo test: cannot start: {e}"))?;
@@ -57,19 +64,4 @@ fn count(summary: &str, label: &str) -> u64 {
         })
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0)
-}
-
-fn ensure_wasm_target() -> Result<(), String> {
-    let installed = std::process::Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown"))
-        .unwrap_or(false);
-    if installed {
-        return Ok(());
-    }
-    step(
-        "install the wasm32-unknown-unknown target",
-        std::process::Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]),
-    )
 }

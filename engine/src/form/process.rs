@@ -38,6 +38,12 @@ pub struct RecordContext<'a> {
 pub struct Outcome {
     pub record: Value,
     pub issues: Vec<Issue>,
+    /// Pointers of the fields (and rows' fields) that `visible_if` hid: a form filler does not
+    /// show them.
+    pub hidden: Vec<String>,
+    /// Pointers of the fields that `required_if` made required (those required always say
+    /// so in the definition).
+    pub required_now: Vec<String>,
 }
 
 impl Outcome {
@@ -59,6 +65,8 @@ struct Run<'a> {
     ctx: &'a RecordContext<'a>,
     issues: Vec<Issue>,
     failures: Vec<RuleFailure>,
+    hidden: Vec<String>,
+    required_now: Vec<String>,
 }
 
 impl CompiledForm {
@@ -70,11 +78,18 @@ impl CompiledForm {
     /// Like [`CompiledForm::process`], taking the submitted value: a server that has just
     /// parsed a request body saves copying it.
     pub fn process_owned(&self, input: Value, ctx: &RecordContext<'_>) -> Outcome {
-        let mut run = Run { sandbox: &self.sandbox, ctx, issues: Vec::new(), failures: Vec::new() };
+        let mut run = Run {
+            sandbox: &self.sandbox,
+            ctx,
+            issues: Vec::new(),
+            failures: Vec::new(),
+            hidden: Vec::new(),
+            required_now: Vec::new(),
+        };
         let Value::Object(object) = input else {
             let mut issues = vec![Issue::new("", Code::NotAnObject)];
             localize(&mut issues, ctx.lang);
-            return Outcome { record: Value::Object(Map::new()), issues };
+            return Outcome { record: Value::Object(Map::new()), issues, hidden: Vec::new(), required_now: Vec::new() };
         };
         let previous = ctx.previous.and_then(Value::as_object);
         let record = run.level(&self.root, object, previous, None, "");
@@ -107,7 +122,7 @@ impl CompiledForm {
             run.issues.retain(|issue| issue.code == dominant || !paths.contains(&issue.path));
         }
         localize(&mut run.issues, ctx.lang);
-        Outcome { record, issues: run.issues }
+        Outcome { record, issues: run.issues, hidden: run.hidden, required_now: run.required_now }
     }
 
     /// Like [`CompiledForm::process`], as a `Result`.
@@ -177,6 +192,7 @@ impl Run<'_> {
             }
             if !visible[index] {
                 record.remove(key);
+                self.hidden.push(pointer(base, key));
                 continue;
             }
             if let Some(rule) = &slot.computed {
@@ -208,6 +224,9 @@ impl Run<'_> {
             }
             if let Some(rule) = &slot.required_if {
                 required[index] = self.eval_bool(level, rule, slot, &record, parent, base).unwrap_or(false);
+                if required[index] {
+                    self.required_now.push(pointer(base, key));
+                }
             }
             required[index] |= slot.field.common.required;
         }

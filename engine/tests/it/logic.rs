@@ -149,3 +149,30 @@ fn the_iqc_example_accepts_and_rejects() {
     assert_eq!(rejected.record["items"][1]["item_result"], json!("ng"));
     assert_eq!(rejected.record["result"], json!("reject"));
 }
+
+#[test]
+fn the_outcome_says_which_fields_are_hidden_and_which_became_required() {
+    // A form filler shows and marks fields from these lists, row fields included.
+    let def = json!({"key": "t", "name": "T", "fields": [
+        {"key": "defects", "type": "number", "integer": true},
+        {"key": "codes", "type": "text", "visible_if": "defects > 0", "required_if": "defects > 2"},
+        {"key": "items", "type": "subtable", "fields": [
+            {"key": "method", "type": "text"},
+            {"key": "reading", "type": "number", "visible_if": "method != \"visual\""}
+        ]}
+    ]});
+    let form = engine::form::CompiledForm::compile(&def, engine::Lang::En).unwrap();
+    let check = |record: serde_json::Value, hidden: &[&str], required: &[&str]| {
+        let outcome = form.process(&record, &engine::form::RecordContext::default());
+        assert_eq!(outcome.hidden, hidden, "{record}");
+        assert_eq!(outcome.required_now, required, "{record}");
+    };
+    check(json!({"defects": 0}), &["/codes"], &[]);
+    check(json!({"defects": 1}), &[], &[]);
+    check(json!({"defects": 3, "codes": "x"}), &[], &["/codes"]);
+    check(
+        json!({"defects": 0, "items": [{"method": "visual"}, {"method": "caliper", "reading": 1}]}),
+        &["/codes", "/items/0/reading"],
+        &[],
+    );
+}

@@ -596,8 +596,27 @@ pub fn path_param<'a>(params: &'a std::collections::HashMap<String, String>, nam
     params.get(name).map(String::as_str).unwrap_or_default()
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new("not_found", "no such route")
+/// Unknown routes: the browser app's files where the server has them, else the JSON 404.
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = uri.path();
+    if (method == Method::GET || method == Method::HEAD) && !path.starts_with("/api/") {
+        match &state.web {
+            Some(bundle) => {
+                if let Some(response) = bundle.respond(path, &headers) {
+                    return response;
+                }
+            }
+            None if path == "/" => return crate::web::missing_page(),
+            None => {}
+        }
+    }
+    ApiError::new("not_found", "no such route").into_response()
 }
 
 async fn method_not_allowed() -> ApiError {

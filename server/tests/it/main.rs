@@ -26,5 +26,6 @@ mod search;
 mod tokens;
 mod trace;
 mod tryton;
+mod web;
 mod workflows;
 mod workspaces;

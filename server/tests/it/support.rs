@@ -65,6 +65,7 @@ pub fn test_config(database: Database, data_dir: PathBuf) -> Config {
         admin_password: None,
         metrics_token: Some("scrape-secret".to_owned()),
         demo: false,
+        web_dir: None,
     }
 }
 

@@ -28,10 +28,19 @@ pub async fn get(State(state): State<AppState>, caller: Caller) -> Result<Json<V
             .collect(),
         Err(error) => return Err(ApiError::internal(error)),
     };
+    // A browser session's CSRF token, so that the app can write again after a reload (only
+    // this origin can read the answer; a token caller has none).
+    let csrf_token = match &caller.via {
+        crate::auth::Via::Session { id } => {
+            crate::db::entities::session::Entity::find_by_id(id.clone()).one(&state.db).await?.map(|s| s.csrf_token)
+        }
+        crate::auth::Via::Token { .. } => None,
+    };
     let user = &caller.user;
     Ok(Json(json!({
         "user": {"id": user.id, "username": user.username, "display_name": user.display_name, "email": user.email, "is_admin": user.is_admin},
         "workspaces": workspaces,
+        "csrf_token": csrf_token,
     })))
 }
 

@@ -1,6 +1,7 @@
 //! `POST /api/v1/workspaces/{ws}/forms/{form}/publish {confirm?}`: the draft becomes the next
 //! immutable version. When stored records would not validate under it, the engine's
-//! evolution report comes back (409) and publishing needs `"confirm": true`.
+//! evolution report comes back (409) and publishing needs `"confirm": true`. `{dry_run: true}`
+//! answers with what publishing would do and changes nothing.
 
 use std::collections::HashMap;
 
@@ -26,6 +27,11 @@ use crate::lang::Language;
 pub struct Publish {
     #[serde(default)]
     confirm: bool,
+    /// Only report: what publishing would do (the version, the evolution report, whether it
+    /// needs confirmation), without publishing. The designer shows this before the user
+    /// confirms.
+    #[serde(default)]
+    dry_run: bool,
 }
 
 pub async fn post(
@@ -38,8 +44,17 @@ pub async fn post(
     let key = crate::routes::path_param(&params, "form");
     let txn = crate::db::write_txn(&state.db).await?;
     let form = super::load(&state, &access, &txn, key, Action::Design).await?;
-    let published =
-        publish_draft(&state, &txn, &access.workspace.id, &access.caller.user.id, form, publish.confirm, lang).await?;
+    let confirm = publish.confirm || publish.dry_run;
+    let mut published =
+        publish_draft(&state, &txn, &access.workspace.id, &access.caller.user.id, form, confirm, lang).await?;
+    if publish.dry_run {
+        // Dropping the transaction rolls the trial publication back.
+        drop(txn);
+        let needs_confirmation = published["evolution"]["stored_values"].as_array().is_some_and(|v| !v.is_empty());
+        published["dry_run"] = Value::Bool(true);
+        published["needs_confirmation"] = Value::Bool(needs_confirmation);
+        return Ok(Json(published));
+    }
     txn.commit().await?;
     Ok(Json(published))
 }

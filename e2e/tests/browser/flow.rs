@@ -1,0 +1,239 @@
+//! The whole path a factory takes through the app, at desktop and at phone width: log in,
+//! build a form by dragging (with a subtable and a computed field), publish it, fill it in
+//! (an error on the right field, fixed, submitted), approve it from a second user's inbox,
+//! see it counted on a dashboard and drill down to it, and read it all in Chinese.
+
+use serde_json::json;
+
+use crate::harness::{ADMIN_PASSWORD, Api, Browser, Machine, QE_PASSWORD, Server, Step};
+
+/// One browser at a time: two Chromiums on two cores make both flows slow and flaky.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn run(name: &str, width: u32, height: u32) {
+    let Some(machine) = Machine::find() else { return };
+    let _turn = ONE_BROWSER.lock().await;
+    let server = Server::start(&machine).await;
+    let browser = Browser::start(&machine, &server.base, width, height).await;
+    let outcome = flow(&server, &browser, name).await;
+    if let Err(problem) = outcome {
+        let shot = browser.screenshot(name).await;
+        let _ = browser.c.clone().close().await;
+        panic!("{name}: {problem}\n{shot}");
+    }
+    let _ = browser.c.clone().close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desktop() {
+    run("desktop", 1280, 900).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone() {
+    run("phone", 360, 740).await;
+}
+
+async fn login(b: &Browser, username: &str, password: &str) -> Step {
+    b.fill("[data-test=login-username]", username).await?;
+    b.fill("[data-test=login-password]", password).await?;
+    b.click("[data-test=login-submit]").await?;
+    b.find("[data-test=workspace-switcher]").await?;
+    Ok(())
+}
+
+/// Opens a navigation entry; on a phone the menu opens first.
+async fn nav(b: &Browser, entry: &str) -> Step {
+    let narrow = b.js("return innerWidth < 900;", vec![]).await? == json!(true);
+    if narrow {
+        b.click("[data-test=menu-toggle]").await?;
+    }
+    b.click(&format!("[data-test=nav-{entry}]")).await
+}
+
+async fn flow(server: &Server, b: &Browser, name: &str) -> Step {
+    let ws = format!("e2e-{name}");
+    let form = format!("check_{name}");
+    let admin = Api::login(&server.base, "admin", ADMIN_PASSWORD).await;
+    admin.send("POST", "/api/v1/workspaces", json!({"slug": ws, "name": format!("Plant {name}")})).await;
+    admin
+        .send(
+            "PUT",
+            &format!("/api/v1/workspaces/{ws}/members"),
+            json!({"username": "qe", "roles": ["approver", "qe"]}),
+        )
+        .await;
+
+    // The initial load, measured on this first visit with an empty cache.
+    b.goto("").await?;
+    b.find("[data-test=login-submit]").await?;
+    let load = b
+        .js(
+            "const n = performance.getEntriesByType('navigation')[0];
+             const r = performance.getEntriesByType('resource');
+             return {interactive_ms: performance.now(), transferred: n.transferSize + r.reduce((s, e) => s + e.transferSize, 0),
+                     decoded: n.decodedBodySize + r.reduce((s, e) => s + e.decodedBodySize, 0), width: innerWidth};",
+            vec![],
+        )
+        .await?;
+    println!("{name}: initial load {load}");
+    if name == "phone" && load["width"].as_f64().is_none_or(|w| w > 400.0) {
+        return Err(format!("the phone viewport is {} px wide", load["width"]));
+    }
+
+    login(b, "admin", ADMIN_PASSWORD).await?;
+    b.goto(&format!("#/w/{ws}/forms")).await?;
+    b.click("[data-test=new-form]").await?;
+    b.fill("[data-test=new-form-key]", &form).await?;
+    b.fill("[data-test=new-form-name-en]", "Line check").await?;
+    b.fill("[data-test=new-form-name-zh]", "巡检").await?;
+    b.click("[data-test=new-form-create]").await?;
+    b.find("[data-test=palette]").await?;
+
+    design(b).await?;
+
+    // Publish: the dialog shows the server's report first.
+    b.click("[data-test=publish]").await?;
+    b.wait_text("[data-test=compatibility]", "first version").await?;
+    b.click("[data-test=confirm-publish]").await?;
+    b.wait_text("[data-test=design-status]", "v1").await?;
+
+    admin
+        .send(
+            "POST",
+            &format!("/api/v1/workspaces/{ws}/workflows"),
+            json!({
+                "key": "review", "form": form, "name": {"en": "Review", "zh-CN": "审核"}, "trigger": {"on": "submitted"},
+                "nodes": [
+                    {"id": "start", "kind": "start"},
+                    {"id": "qe_review", "kind": "approval", "name": {"en": "QE review", "zh-CN": "质量审核"},
+                     "assignees": {"roles": ["qe"]}, "mode": "any"},
+                    {"id": "done", "kind": "end"}
+                ],
+                "edges": [{"from": "start", "to": "qe_review"}, {"from": "qe_review", "to": "done"}],
+            }),
+        )
+        .await;
+    admin.send("POST", &format!("/api/v1/workspaces/{ws}/workflows/review/publish"), json!({})).await;
+
+    let record = fill(b, &ws, &form).await?;
+
+    // The approver's inbox.
+    b.click("[data-test=logout]").await?;
+    b.find("[data-test=login-username]").await?;
+    login(b, "qe", QE_PASSWORD).await?;
+    b.goto(&format!("#/w/{ws}/forms")).await?;
+    nav(b, "inbox").await?;
+    b.click("[data-test=task]").await?;
+    b.wait_text("[data-test=task-record-data]", "42").await?;
+    b.fill("[data-test=decision-comment]", "OK, released").await?;
+    b.click("[data-test=approve]").await?;
+    b.find("[data-test=inbox-empty]").await?;
+    b.goto(&format!("#/w/{ws}/records/{record}")).await?;
+    b.wait_text("[data-test=workflow-status]", "approved").await?;
+
+    // The dashboard counts it; a click on the bar lists it; the row opens it.
+    let dashboard = json!({
+        "key": "line", "name": {"en": "Line checks", "zh-CN": "巡检看板"},
+        "filters": [{"key": "result", "kind": "values", "label": {"en": "Result", "zh-CN": "结果"}}],
+        "widgets": [
+            {"key": "total", "title": {"en": "Checks", "zh-CN": "巡检数"}, "x": 0, "y": 0, "w": 4, "h": 4,
+             "report": {"form": form, "measures": [{"fn": "count", "as": "checks"}], "chart": {"kind": "kpi"}}},
+            {"key": "by_result", "title": {"en": "By result", "zh-CN": "按结果"}, "x": 4, "y": 0, "w": 8, "h": 6,
+             "filters": {"result": "select_1"},
+             "report": {"form": form, "dimensions": [{"field": "select_1"}], "measures": [{"fn": "count", "as": "checks"}], "chart": {"kind": "bar"}}}
+        ]
+    });
+    admin.send("POST", &format!("/api/v1/workspaces/{ws}/dashboards"), dashboard).await;
+    b.goto(&format!("#/w/{ws}/dashboards")).await?;
+    b.click("[data-test=dashboard-line]").await?;
+    b.wait_text("[data-test=widget-total] [data-test=kpi-value]", "1").await?;
+    b.click("[data-test=widget-by_result] [data-test=chart-mark]").await?;
+    b.wait_text("[data-test=drill-count]", "1").await?;
+    b.click("[data-test=drill-record]").await?;
+    b.wait_text("[data-test=record-id]", &record).await?;
+
+    // In Chinese: the navigation and the form's own labels.
+    b.click("[data-test=lang-switch]").await?;
+    b.wait_text("[data-test=record-data]", "数量").await?;
+    let narrow = b.js("return innerWidth < 900;", vec![]).await? == json!(true);
+    if narrow {
+        b.click("[data-test=menu-toggle]").await?;
+    }
+    b.wait_text("[data-test=nav-inbox]", "待办").await?;
+    let overflow = b.js("return document.documentElement.scrollWidth - innerWidth;", vec![]).await?;
+    if overflow.as_f64().unwrap_or(0.0) > 1.0 {
+        return Err(format!("the page is {overflow} px wider than the screen"));
+    }
+    Ok(())
+}
+
+/// Builds the form in the designer: number (required), select, a subtable with a text field
+/// in it, a computed field; checks live compile feedback, undo/redo and reordering.
+async fn design(b: &Browser) -> Step {
+    let fields = "[data-test=drop-fields]";
+    b.drag("[data-test=palette-number]", fields, "end").await?;
+    b.find("[data-test=item-number_1]").await?;
+    b.fill("[data-test=prop-label-en]", "Quantity").await?;
+    b.fill("[data-test=prop-label-zh-CN]", "数量").await?;
+    b.click("[data-test=prop-required]").await?;
+    b.wait_text("[data-test=item-number_1]", "Quantity *").await?;
+
+    b.drag("[data-test=palette-select]", fields, "end").await?;
+    b.find("[data-test=item-select_1]").await?;
+    b.drag("[data-test=palette-subtable]", fields, "end").await?;
+    b.find("[data-test=item-subtable_1]").await?;
+    b.drag("[data-test=palette-text]", "[data-test=drop-fields-2-fields]", "center").await?;
+    b.find("[data-test=item-subtable_1] [data-test=item-text_1]").await?;
+
+    b.drag("[data-test=palette-computed]", fields, "end").await?;
+    b.find("[data-test=item-computed_1]").await?;
+    // Live feedback: a rule that does not compile is reported on the spot, then fixed.
+    b.fill("[data-test=prop-expr]", "number_1 *").await?;
+    b.find("[data-test=prop-problem]").await?;
+    b.fill("[data-test=prop-expr]", "if number_1 == () { 0 } else { number_1 * 2 }").await?;
+    b.find("[data-test=prop-ok]").await?;
+    b.fill("[data-test=prop-label-en]", "Double").await?;
+    b.wait_text("[data-test=item-computed_1]", "Double").await?;
+    b.click("[data-test=undo]").await?;
+    b.wait_text("[data-test=item-computed_1]", "Computed").await?;
+    b.click("[data-test=redo]").await?;
+    b.wait_text("[data-test=item-computed_1]", "Double").await?;
+    b.fill("[data-test=prop-label-zh-CN]", "双倍").await?;
+
+    // Reorder: the computed field's handle dragged onto the top edge of the first item.
+    b.drag("[data-test=item-computed_1] [data-test=handle]", "[data-test=item-number_1]", "top").await?;
+    let order = b.tests_of("[data-test=drop-fields] > .item").await?;
+    if order != ["item-computed_1", "item-number_1", "item-select_1", "item-subtable_1"] {
+        return Err(format!("after reordering the fields are {order:?}"));
+    }
+    b.find("[data-test=problems] .ok-text").await?;
+    Ok(())
+}
+
+/// Fills the form: submitting without the required number puts the error on that field;
+/// with it, the computed value shows and the record is stored. Returns the record id.
+async fn fill(b: &Browser, ws: &str, form: &str) -> Step<String> {
+    b.goto(&format!("#/w/{ws}/forms/{form}/fill")).await?;
+    b.find("[data-test=fill-form]").await?;
+    b.click("[data-test=add-row-subtable_1]").await?;
+    b.fill("[data-test=field-subtable_1-0-text_1] input", "visual ok").await?;
+    b.find("[data-test=field-select_1] select").await?.select_by_value("a").await.map_err(|e| e.to_string())?;
+    b.click("[data-test=submit]").await?;
+    let error = b.find("[data-test=field-number_1] [data-test=field-error]").await?;
+    let message = error.text().await.map_err(|e| e.to_string())?;
+    let errors = b.tests_of(".field.invalid").await?;
+    if errors != ["field-number_1"] {
+        return Err(format!("errors on {errors:?}, expected only the quantity ({message})"));
+    }
+    b.fill("[data-test=field-number_1] input", "21").await?;
+    b.wait_gone("[data-test=field-number_1] [data-test=field-error]").await?;
+    b.wait_text("[data-test=field-computed_1] [data-test=computed-value]", "42").await?;
+    b.click("[data-test=submit]").await?;
+    let id = b.text("[data-test=record-id]").await?;
+    if id.is_empty() {
+        return Err("the record page shows no id".into());
+    }
+    b.wait_value("[data-test=record-data] [data-test=field-subtable_1-0-text_1] input", "visual ok").await?;
+    Ok(id)
+}

@@ -1,0 +1,5 @@
+//! The wasm entry point: mounts the app on the page.
+
+fn main() {
+    web::start();
+}
