@@ -304,6 +304,7 @@ fn Shell() -> impl IntoView {
             <nav class="nav" class:open=move || menu_open.get() aria-label=move || ctx.t("nav.menu")>
                 {link(Page::Forms, "nav.forms", "nav-forms")}
                 {link(Page::Inbox, "nav.inbox", "nav-inbox")}
+                {link(Page::Workflows, "nav.workflows", "nav-workflows")}
                 {link(Page::Dashboards, "nav.dashboards", "nav-dashboards")}
                 {link(Page::Search, "nav.search", "nav-search")}
                 {link(Page::Trace, "nav.trace", "nav-trace")}

@@ -155,6 +155,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("inbox.decided", "Decision recorded", "已处理"),
     ("dash.title", "Dashboards", "仪表盘"),
     ("dash.none", "No dashboards yet.", "还没有仪表盘。"),
+    ("dash.new", "New dashboard", "新建仪表盘"),
     ("dash.from", "From", "从"),
     ("dash.to", "To", "到"),
     ("dash.values_hint", "values, comma-separated", "多个值用逗号分隔"),
@@ -201,6 +202,46 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("type.auto_number", "Auto-number", "自动编号"),
     ("type.section", "Section", "分组"),
     ("type.columns", "Columns", "分栏"),
+    ("nav.workflows", "Workflows", "流程"),
+    ("flow.title", "Workflows", "流程"),
+    ("flow.new", "New workflow", "新建流程"),
+    ("flow.node_kind", "Node type", "节点类型"),
+    ("flow.add_node", "Add node", "添加节点"),
+    ("flow.connect", "Connect", "连线"),
+    ("flow.connect_from", "Click the node the arrow starts from.", "请点击连线的起点节点。"),
+    ("flow.connect_to", "Now click the node it goes to.", "请点击连线的终点节点。"),
+    ("flow.valid", "The workflow is consistent.", "流程定义一致。"),
+    ("flow.otherwise", "otherwise (default)", "否则（默认）"),
+    ("flow.trigger", "Trigger", "触发"),
+    ("flow.trigger_on", "Starts when", "何时开始"),
+    ("flow.field", "Field", "字段"),
+    ("flow.to_value", "Changes to (optional)", "变为（可选）"),
+    ("flow.every", "Every (ISO 8601 duration, e.g. P1D)", "每隔（ISO 8601 时长，如 P1D）"),
+    ("flow.when", "Condition (rule)", "条件（规则）"),
+    ("flow.select_hint", "Select a node or an arrow.", "请选择一个节点或连线。"),
+    ("flow.roles", "Roles", "角色"),
+    ("flow.users", "Users", "用户"),
+    ("flow.user_field", "User field of the record", "记录中的人员字段"),
+    ("flow.submitter", "The submitter", "提交人"),
+    ("flow.mode", "Approval mode", "审批方式"),
+    ("flow.required", "Approvals needed (ratio)", "所需同意数（比例）"),
+    ("flow.on_reject", "On rejection go to", "驳回后转到"),
+    ("flow.sla_after", "SLA (ISO 8601, e.g. PT8H)", "时限（ISO 8601，如 PT8H）"),
+    ("flow.sla_then", "When overdue", "超时后"),
+    ("flow.editable_fields", "Fields the approver may edit", "审批人可编辑的字段"),
+    ("flow.script", "Script", "脚本"),
+    ("flow.error_field", "Field for call errors", "调用错误字段"),
+    ("flow.after", "Wait (ISO 8601)", "等待（ISO 8601）"),
+    ("flow.until_field", "Until the date in", "直到字段中的日期"),
+    ("flow.outcome", "Outcome", "结果"),
+    ("flow.kind.start", "Start", "开始"),
+    ("flow.kind.end", "End", "结束"),
+    ("flow.kind.approval", "Approval", "审批"),
+    ("flow.kind.condition", "Condition", "条件"),
+    ("flow.kind.parallel", "Parallel", "并行"),
+    ("flow.kind.join", "Join", "汇合"),
+    ("flow.kind.action", "Action", "动作"),
+    ("flow.kind.timer", "Timer", "定时"),
     ("admin.title", "Administration", "管理"),
     ("admin.members", "Members and roles", "成员与角色"),
     ("admin.roles", "Roles", "角色"),
@@ -266,7 +307,7 @@ mod tests {
             for part in text.split('"').skip(1).step_by(2) {
                 let prefixes = [
                     "admin.", "dash.", "design.", "fill.", "forms.", "inbox.", "lang.", "login.", "nav.", "page.",
-                    "prop.", "records.", "search.", "trace.", "type.",
+                    "prop.", "records.", "search.", "trace.", "type.", "flow.",
                 ];
                 if prefixes.iter().any(|p| part.starts_with(p))
                     && part.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
@@ -303,6 +344,9 @@ mod tests {
             assert!(en != zh || key.starts_with("nav.brand"), "{key}: the Chinese text is the English one");
         }
         assert_eq!(tr(Lang::ZhCn, "nav.inbox"), "待办");
+        for kind in ["start", "end", "approval", "condition", "parallel", "join", "action", "timer"] {
+            assert_ne!(tr(Lang::En, &format!("flow.kind.{kind}")), "⚠", "{kind}");
+        }
         for kind in engine::form::FIELD_TYPES {
             assert_ne!(type_name(Lang::En, kind), "⚠", "{kind}");
             assert_ne!(type_name(Lang::ZhCn, kind), "⚠", "{kind}");

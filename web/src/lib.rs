@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod pages;
 pub mod route;
 pub mod tree;
+pub mod workflow;
 
 /// Mounts the app on `<body>`.
 pub fn start() {

@@ -13,7 +13,11 @@ pub enum Page {
     Records(String),
     Record(String),
     Inbox,
+    Workflows,
+    NewWorkflow,
+    Workflow(String),
     Dashboards,
+    NewDashboard,
     Dashboard(String),
     Search,
     Trace,
@@ -56,7 +60,11 @@ impl Route {
             Page::Records(key) => format!("forms/{}/records", encode(key)),
             Page::Record(id) => format!("records/{}", encode(id)),
             Page::Inbox => "inbox".to_owned(),
+            Page::Workflows => "workflows".to_owned(),
+            Page::NewWorkflow => "workflows/new".to_owned(),
+            Page::Workflow(key) => format!("workflows/{}", encode(key)),
             Page::Dashboards => "dashboards".to_owned(),
+            Page::NewDashboard => "dashboards/new".to_owned(),
             Page::Dashboard(key) => format!("dashboards/{}", encode(key)),
             Page::Search => "search".to_owned(),
             Page::Trace => "trace".to_owned(),
@@ -79,7 +87,11 @@ fn page(rest: &[&str]) -> Page {
         ["forms", key, "records"] => Page::Records((*key).to_owned()),
         ["records", id] => Page::Record((*id).to_owned()),
         ["inbox"] => Page::Inbox,
+        ["workflows"] => Page::Workflows,
+        ["workflows", "new"] => Page::NewWorkflow,
+        ["workflows", key] => Page::Workflow((*key).to_owned()),
         ["dashboards"] => Page::Dashboards,
+        ["dashboards", "new"] => Page::NewDashboard,
         ["dashboards", key] => Page::Dashboard((*key).to_owned()),
         ["search"] => Page::Search,
         ["trace"] => Page::Trace,
@@ -127,6 +139,9 @@ mod tests {
         check("#/w/demo/records/0192-ab", Route::new("demo", Page::Record("0192-ab".into())));
         check("#/w/demo/dashboards/cockpit", Route::new("demo", Page::Dashboard("cockpit".into())));
         check("#/w/demo/inbox", Route::new("demo", Page::Inbox));
+        check("#/w/demo/workflows", Route::new("demo", Page::Workflows));
+        check("#/w/demo/workflows/new", Route::new("demo", Page::NewWorkflow));
+        check("#/w/demo/workflows/iqc-reject", Route::new("demo", Page::Workflow("iqc-reject".into())));
         check("#/w/demo/admin", Route::new("demo", Page::Admin));
         check("#/w/x/nonsense/here", Route::new("x", Page::NotFound));
         assert_eq!(Route::parse(""), Route { workspace: None, page: Page::Forms });

@@ -98,23 +98,8 @@ async fn flow(server: &Server, b: &Browser, name: &str) -> Step {
     b.click("[data-test=confirm-publish]").await?;
     b.wait_text("[data-test=design-status]", "v1").await?;
 
-    admin
-        .send(
-            "POST",
-            &format!("/api/v1/workspaces/{ws}/workflows"),
-            json!({
-                "key": "review", "form": form, "name": {"en": "Review", "zh-CN": "审核"}, "trigger": {"on": "submitted"},
-                "nodes": [
-                    {"id": "start", "kind": "start"},
-                    {"id": "qe_review", "kind": "approval", "name": {"en": "QE review", "zh-CN": "质量审核"},
-                     "assignees": {"roles": ["qe"]}, "mode": "any"},
-                    {"id": "done", "kind": "end"}
-                ],
-                "edges": [{"from": "start", "to": "qe_review"}, {"from": "qe_review", "to": "done"}],
-            }),
-        )
-        .await;
-    admin.send("POST", &format!("/api/v1/workspaces/{ws}/workflows/review/publish"), json!({})).await;
+    workflow(b, &ws, &form).await?;
+    dashboard(b, &ws, &form).await?;
 
     let record = fill(b, &ws, &form).await?;
 
@@ -133,22 +118,10 @@ async fn flow(server: &Server, b: &Browser, name: &str) -> Step {
     b.wait_text("[data-test=workflow-status]", "approved").await?;
 
     // The dashboard counts it; a click on the bar lists it; the row opens it.
-    let dashboard = json!({
-        "key": "line", "name": {"en": "Line checks", "zh-CN": "巡检看板"},
-        "filters": [{"key": "result", "kind": "values", "label": {"en": "Result", "zh-CN": "结果"}}],
-        "widgets": [
-            {"key": "total", "title": {"en": "Checks", "zh-CN": "巡检数"}, "x": 0, "y": 0, "w": 4, "h": 4,
-             "report": {"form": form, "measures": [{"fn": "count", "as": "checks"}], "chart": {"kind": "kpi"}}},
-            {"key": "by_result", "title": {"en": "By result", "zh-CN": "按结果"}, "x": 4, "y": 0, "w": 8, "h": 6,
-             "filters": {"result": "select_1"},
-             "report": {"form": form, "dimensions": [{"field": "select_1"}], "measures": [{"fn": "count", "as": "checks"}], "chart": {"kind": "bar"}}}
-        ]
-    });
-    admin.send("POST", &format!("/api/v1/workspaces/{ws}/dashboards"), dashboard).await;
     b.goto(&format!("#/w/{ws}/dashboards")).await?;
     b.click("[data-test=dashboard-line]").await?;
-    b.wait_text("[data-test=widget-total] [data-test=kpi-value]", "1").await?;
-    b.click("[data-test=widget-by_result] [data-test=chart-mark]").await?;
+    b.wait_text("[data-test=widgets] [data-test=kpi-value]", "1").await?;
+    b.click("[data-test=widgets] [data-test=chart-mark]").await?;
     b.wait_text("[data-test=drill-count]", "1").await?;
     b.click("[data-test=drill-record]").await?;
     b.wait_text("[data-test=record-id]", &record).await?;
@@ -209,6 +182,78 @@ async fn design(b: &Browser) -> Step {
     }
     b.find("[data-test=problems] .ok-text").await?;
     Ok(())
+}
+
+/// Draws the approval workflow in the workflow designer: a new workflow (start -> end), an
+/// approval node wired in between, an unknown role refused by the server and shown on the
+/// node, then fixed and published.
+async fn workflow(b: &Browser, ws: &str, form: &str) -> Step {
+    b.goto(&format!("#/w/{ws}/workflows")).await?;
+    b.click("[data-test=new-workflow]").await?;
+    b.fill("[data-test=new-workflow-key]", "review").await?;
+    b.find("[data-test=new-workflow-form]").await?.select_by_value(form).await.map_err(|e| e.to_string())?;
+    b.fill("[data-test=new-workflow-name-en]", "Review").await?;
+    b.fill("[data-test=new-workflow-name-zh]", "审核").await?;
+    b.click("[data-test=new-workflow-create]").await?;
+    b.find("[data-test=node-start]").await?;
+    b.find("[data-test=edge-start-end]").await?;
+
+    b.click("[data-test=add-node]").await?;
+    b.find("[data-test=node-approval_1]").await?;
+    b.fill("[data-test=wf-prop-en]", "QE review").await?;
+    b.fill("[data-test=wf-prop-zh-CN]", "质量审核").await?;
+    b.fill("[data-test=wf-prop-assignees-roles]", "nobody").await?;
+    // The straight arrow start -> end goes; two new ones take its place.
+    b.click_path("[data-test=edge-start-end] .edge-hit").await?;
+    b.find("[data-test=wf-props-edge]").await?;
+    b.click("[data-test=remove-selected]").await?;
+    b.wait_gone("[data-test=edge-start-end]").await?;
+    for (from, to) in [("start", "approval_1"), ("approval_1", "end")] {
+        b.click("[data-test=connect]").await?;
+        b.click(&format!("[data-test=node-{from}]")).await?;
+        b.click(&format!("[data-test=node-{to}]")).await?;
+        b.find(&format!("[data-test=edge-{from}-{to}]")).await?;
+    }
+    b.wait_text("[data-test=workflow-problems]", "consistent").await?;
+    // The server knows the workspace's roles: "nobody" is refused, on the node.
+    b.click("[data-test=publish-workflow]").await?;
+    b.find("[data-test=node-approval_1].bad").await?;
+    b.find("[data-test=workflow-problem]").await?;
+    b.click("[data-test=node-approval_1]").await?;
+    b.fill("[data-test=wf-prop-assignees-roles]", "qe").await?;
+    b.wait_gone("[data-test=node-approval_1].bad").await?;
+    b.click("[data-test=publish-workflow]").await?;
+    b.wait_text("[data-test=workflow-status]", "v1").await?;
+    Ok(())
+}
+
+/// Builds a dashboard in the browser: created with a KPI widget, then a bar chart added
+/// through the widget builder (nothing is counted yet).
+async fn dashboard(b: &Browser, ws: &str, form: &str) -> Step {
+    b.goto(&format!("#/w/{ws}/dashboards")).await?;
+    b.click("[data-test=new-dashboard]").await?;
+    b.fill("[data-test=new-dashboard-key]", "line").await?;
+    b.fill("[data-test=new-dashboard-name-en]", "Line checks").await?;
+    b.fill("[data-test=new-dashboard-name-zh]", "巡检看板").await?;
+    widget(b, form, "Checks", "巡检数", None, "kpi").await?;
+    b.wait_text("[data-test=widgets] [data-test=kpi-value]", "0").await?;
+    b.click("[data-test=edit-dashboard]").await?;
+    widget(b, form, "By result", "按结果", Some("select_1"), "bar").await?;
+    b.find("[data-test=widgets] .widget:nth-child(2)").await?;
+    Ok(())
+}
+
+async fn widget(b: &Browser, form: &str, en: &str, zh: &str, dimension: Option<&str>, chart: &str) -> Step {
+    b.fill("[data-test=widget-title-en]", en).await?;
+    b.fill("[data-test=widget-title-zh]", zh).await?;
+    b.find(&format!("[data-test=widget-form] option[value={form}]")).await?;
+    b.find("[data-test=widget-form]").await?.select_by_value(form).await.map_err(|e| e.to_string())?;
+    if let Some(dimension) = dimension {
+        b.find(&format!("[data-test=widget-dimension] option[value={dimension}]")).await?;
+        b.find("[data-test=widget-dimension]").await?.select_by_value(dimension).await.map_err(|e| e.to_string())?;
+    }
+    b.find("[data-test=widget-chart]").await?.select_by_value(chart).await.map_err(|e| e.to_string())?;
+    b.click("[data-test=widget-save]").await
 }
 
 /// Fills the form: submitting without the required number puts the error on that field;

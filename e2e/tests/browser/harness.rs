@@ -381,6 +381,27 @@ impl Browser {
         self.c.release_actions().await.map_err(|e| e.to_string())
     }
 
+    /// Clicks the middle of an SVG path (an arrow), where a user would.
+    pub async fn click_path(&self, css: &str) -> Step {
+        self.find(css).await?;
+        let point = self
+            .js(
+                "const p = document.querySelector(arguments[0]);
+                 p.scrollIntoView({block: 'center', inline: 'center'});
+                 const m = p.getPointAtLength(p.getTotalLength() / 2).matrixTransform(p.getScreenCTM());
+                 return [m.x, m.y];",
+                vec![json!(css)],
+            )
+            .await?;
+        let (x, y) = (point[0].as_f64().unwrap_or(0.0).round(), point[1].as_f64().unwrap_or(0.0).round());
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveTo { duration: None, x, y })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        self.c.perform_actions(mouse).await.map_err(|e| format!("click {css}: {e}"))?;
+        self.c.release_actions().await.map_err(|e| e.to_string())
+    }
+
     /// The `data-test` values of the elements matching `css`, in document order.
     pub async fn tests_of(&self, css: &str) -> Step<Vec<String>> {
         let value = self

@@ -26,7 +26,10 @@ pub fn DashboardList() -> impl IntoView {
         }
     });
     view! {
-        <h1>{move || ctx.t("dash.title")}</h1>
+        <div class="page-head">
+            <h1>{move || ctx.t("dash.title")}</h1>
+            <button class="primary" data-test="new-dashboard" on:click=move |_| ctx.go(Page::NewDashboard)>{move || ctx.t("dash.new")}</button>
+        </div>
         {move || items.get().map(|list| if list.is_empty() {
             view! { <p class="muted">{move || ctx.t("dash.none")}</p> }.into_any()
         } else {
@@ -297,13 +300,49 @@ const CHART_KINDS: &[&str] = &[
     "table",
 ];
 
+/// The key and names of a dashboard being created with its first widget.
+#[derive(Clone, Copy)]
+pub struct NewDashboard {
+    key: RwSignal<String>,
+    en: RwSignal<String>,
+    zh: RwSignal<String>,
+}
+
+/// A new dashboard: its key and names, and the first widget (a dashboard has at least one).
+#[component]
+pub fn NewDashboardPage() -> impl IntoView {
+    let ctx = ctx();
+    let new = NewDashboard {
+        key: RwSignal::new(String::new()),
+        en: RwSignal::new(String::new()),
+        zh: RwSignal::new(String::new()),
+    };
+    let input = move |signal: RwSignal<String>, label: &'static str, test: &'static str| {
+        view! {
+            <label>{move || ctx.t(label)}<input required data-test=test prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev))/></label>
+        }
+    };
+    view! {
+        <h1>{move || ctx.t("dash.new")}</h1>
+        <div class="card narrow">
+            {input(new.key, "forms.key", "new-dashboard-key")}
+            {input(new.en, "forms.name_en", "new-dashboard-name-en")}
+            {input(new.zh, "forms.name_zh", "new-dashboard-name-zh")}
+        </div>
+        <WidgetBuilder ws=ctx.ws() key=String::new() definition=RwSignal::new(None) new=new
+            on_saved=move || ctx.go(Page::Dashboard(new.key.get_untracked()))/>
+    }
+}
+
 /// Adds a widget: a form, a dimension (optionally bucketed by time), a measure, a chart kind.
+/// With `new`, it creates the dashboard with this first widget.
 #[component]
 fn WidgetBuilder(
     ws: String,
     key: String,
     definition: RwSignal<Option<Value>>,
     on_saved: impl Fn() + Send + Sync + Clone + 'static,
+    #[prop(optional)] new: Option<NewDashboard>,
 ) -> impl IntoView {
     let ctx = ctx();
     let forms = RwSignal::new(Vec::<Value>::new());
@@ -354,7 +393,14 @@ fn WidgetBuilder(
     };
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(mut def) = definition.get_untracked() else { return };
+        let (mut def, creating) = match (definition.get_untracked(), new) {
+            (Some(def), _) => (def, false),
+            (None, Some(new)) => (
+                json!({"key": new.key.get_untracked(), "name": {"en": new.en.get_untracked(), "zh-CN": new.zh.get_untracked()}, "widgets": []}),
+                true,
+            ),
+            (None, None) => return,
+        };
         let widgets = def["widgets"].as_array().cloned().unwrap_or_default();
         let bottom =
             widgets.iter().map(|w| w["y"].as_u64().unwrap_or(0) + w["h"].as_u64().unwrap_or(0)).max().unwrap_or(0);
@@ -385,7 +431,13 @@ fn WidgetBuilder(
         }
         let (ws, key, on_saved) = (ws.clone(), key.clone(), on_saved.clone());
         spawn_local(async move {
-            match ctx.client().put(&ws_path(&ws, &format!("/dashboards/{key}")), &def).await {
+            let client = ctx.client();
+            let saved = if creating {
+                client.post(&ws_path(&ws, "/dashboards"), &def).await
+            } else {
+                client.put(&ws_path(&ws, &format!("/dashboards/{key}")), &def).await
+            };
+            match saved {
                 Ok(_) => {
                     ctx.ok(ctx.t("dash.widget_added"));
                     on_saved();
