@@ -1,5 +1,6 @@
 //! The browser app: the files `cargo xtask web` builds (index.html, the wasm module, its JS
-//! glue, the stylesheet), read once at start and served from memory beside the API.
+//! glue, the stylesheet), read once at start and served from memory beside the API, brotli
+//! or gzip copies to browsers that accept them.
 //!
 //! The app routes by URL fragment (`/#/forms/iqc`), so the server serves only `/` and the
 //! bundle's own files; every other path keeps the API's JSON 404.
@@ -20,8 +21,9 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wa
 struct Asset {
     content_type: &'static str,
     plain: Vec<u8>,
-    /// The gzip file `cargo xtask web` wrote beside it, when there is one.
+    /// The gzip and brotli files `cargo xtask web` wrote beside it, when there are some.
     gzip: Option<Vec<u8>>,
+    brotli: Option<Vec<u8>>,
 }
 
 /// The built app, by URL path (`/` is index.html).
@@ -38,13 +40,14 @@ impl WebBundle {
         for entry in std::fs::read_dir(dir)? {
             let path = entry?.path();
             let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else { continue };
-            if !path.is_file() || name.ends_with(".gz") {
+            if !path.is_file() || name.ends_with(".gz") || name.ends_with(".br") {
                 continue;
             }
             let plain = std::fs::read(&path)?;
             let gzip = std::fs::read(dir.join(format!("{name}.gz"))).ok();
+            let brotli = std::fs::read(dir.join(format!("{name}.br"))).ok();
             let url = if name == "index.html" { "/".to_owned() } else { format!("/{name}") };
-            assets.insert(url, Asset { content_type: content_type(&name), plain, gzip });
+            assets.insert(url, Asset { content_type: content_type(&name), plain, gzip, brotli });
         }
         if !assets.contains_key("/") {
             return Err(std::io::Error::new(std::io::ErrorKind::NotFound, "the directory has no index.html"));
@@ -55,11 +58,22 @@ impl WebBundle {
     /// The response for `path`, or `None` when the bundle has no such file.
     pub fn respond(&self, path: &str, headers: &HeaderMap) -> Option<Response<Body>> {
         let asset = self.assets.get(path)?;
-        let accepts_gzip = headers
-            .get_all(ACCEPT_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.split(',').any(|part| part.trim().starts_with("gzip")));
+        let accepts = |coding: &str| {
+            headers
+                .get_all(ACCEPT_ENCODING)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|part| {
+                    let mut pieces = part.split(';');
+                    let named = pieces.next().is_some_and(|c| c.trim() == coding);
+                    // `q=0` means "not this one"; any other weight still accepts it.
+                    let refused = pieces
+                        .filter_map(|p| p.trim().strip_prefix("q="))
+                        .any(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0));
+                    named && !refused
+                })
+        };
         let mut response = Response::builder()
             .status(StatusCode::OK)
             .header(CONTENT_TYPE, asset.content_type)
@@ -70,8 +84,12 @@ impl WebBundle {
         if path == "/" {
             response = response.header("content-security-policy", CONTENT_SECURITY_POLICY);
         }
-        let body = match (&asset.gzip, accepts_gzip) {
-            (Some(gzip), true) => {
+        let body = match (&asset.brotli, &asset.gzip) {
+            (Some(brotli), _) if accepts("br") => {
+                response = response.header(CONTENT_ENCODING, HeaderValue::from_static("br"));
+                brotli.clone()
+            }
+            (_, Some(gzip)) if accepts("gzip") => {
                 response = response.header(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 gzip.clone()
             }

@@ -122,21 +122,35 @@ pub fn build() -> Result<PathBuf, String> {
             copy(&path, &out.join(name))?;
         }
     }
-    let (mut plain, mut gzipped) = (0, 0);
-    for entry in std::fs::read_dir(&out).map_err(|e| e.to_string())? {
-        let path = entry.map_err(|e| e.to_string())?.path();
+    // Compressed copies: brotli for browsers that accept it (every current one, over HTTPS
+    // and on localhost), gzip for the rest.
+    let (mut plain, mut gzipped, mut brotlied) = (0, 0, 0);
+    let files: Vec<PathBuf> = std::fs::read_dir(&out)
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    for path in files {
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let status = Command::new("gzip").args(["-9", "-k", "-f", "-n"]).arg(&path).status();
         if !status.is_ok_and(|s| s.success()) {
             return Err(format!("gzip {} failed", path.display()));
         }
-        plain += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        gzipped += std::fs::metadata(
-            path.with_extension(format!("{}.gz", path.extension().and_then(|e| e.to_str()).unwrap_or_default())),
-        )
-        .map(|m| m.len())
-        .unwrap_or(0);
+        let mut compressed = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 24, ..Default::default() };
+        brotli::BrotliCompress(&mut bytes.as_slice(), &mut compressed, &params).map_err(|e| e.to_string())?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        std::fs::write(out.join(format!("{name}.br")), &compressed).map_err(|e| e.to_string())?;
+        plain += bytes.len();
+        brotlied += compressed.len();
+        gzipped += std::fs::metadata(out.join(format!("{name}.gz"))).map(|m| m.len() as usize).unwrap_or(0);
     }
-    println!("web app: {} ({} KiB, {} KiB gzipped)", out.display(), plain / 1024, gzipped / 1024);
+    println!(
+        "web app: {} ({} KiB; {} KiB gzip, {} KiB brotli)",
+        out.display(),
+        plain / 1024,
+        gzipped / 1024,
+        brotlied / 1024
+    );
     Ok(out)
 }
 

@@ -17,6 +17,7 @@ fn bundle() -> std::path::PathBuf {
     std::fs::write(dir.join("index.html"), "<!doctype html><title>app</title>").unwrap();
     std::fs::write(dir.join("formwork.js"), "export default 1;").unwrap();
     std::fs::write(dir.join("formwork.js.gz"), b"not really gzip, but marked as such").unwrap();
+    std::fs::write(dir.join("formwork.js.br"), b"not really brotli either").unwrap();
     std::fs::write(dir.join("formwork_bg.wasm"), [0u8, 97, 115, 109]).unwrap();
     dir
 }
@@ -46,14 +47,24 @@ async fn the_bundle_is_served_beside_the_api() {
     let plain = app.raw(Request::get("/formwork.js").body(Body::empty()).unwrap()).await;
     assert!(plain.headers().get("content-encoding").is_none());
     assert_eq!(body_of(plain).await, b"export default 1;");
-    let gzip =
-        app.raw(Request::get("/formwork.js").header("accept-encoding", "br, gzip").body(Body::empty()).unwrap()).await;
+    let gzip = app
+        .raw(Request::get("/formwork.js").header("accept-encoding", "gzip, deflate").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(gzip.headers()["content-encoding"], "gzip");
     assert_eq!(gzip.headers()["vary"], "accept-encoding");
     assert_eq!(body_of(gzip).await, b"not really gzip, but marked as such");
+    let brotli = app
+        .raw(Request::get("/formwork.js").header("accept-encoding", "gzip, deflate, br, zstd").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(brotli.headers()["content-encoding"], "br");
+    assert_eq!(body_of(brotli).await, b"not really brotli either");
+    let refused = app
+        .raw(Request::get("/formwork.js").header("accept-encoding", "br;q=0, gzip").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(refused.headers()["content-encoding"], "gzip", "br;q=0 refuses brotli");
 
     // Everything else stays the API's: JSON 404s, also for paths that look like files.
-    for path in ["/api/v1/nothing", "/nothing.js", "/formwork.js.gz", "/../Cargo.toml"] {
+    for path in ["/api/v1/nothing", "/nothing.js", "/formwork.js.gz", "/formwork.js.br", "/../Cargo.toml"] {
         let (status, body) = app.get(path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(body["code"], "not_found", "{path}");
