@@ -17,6 +17,7 @@ mod m20261121_000008_workspace_offset;
 mod m20261121_000009_dashboards;
 mod m20261121_000010_pack_installs;
 mod m20261121_000011_lot_links;
+mod m20261121_000012_attachments;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000009_dashboards::Migration),
             Box::new(m20261121_000010_pack_installs::Migration),
             Box::new(m20261121_000011_lot_links::Migration),
+            Box::new(m20261121_000012_attachments::Migration),
         ]
     }
 }

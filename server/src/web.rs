@@ -59,12 +59,8 @@ impl WebBundle {
     pub fn respond(&self, path: &str, headers: &HeaderMap) -> Option<Response<Body>> {
         let asset = self.assets.get(path)?;
         let accepts = |coding: &str| {
-            headers
-                .get_all(ACCEPT_ENCODING)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .any(|part| {
+            headers.get_all(ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+                |part| {
                     let mut pieces = part.split(';');
                     let named = pieces.next().is_some_and(|c| c.trim() == coding);
                     // `q=0` means "not this one"; any other weight still accepts it.
@@ -72,7 +68,8 @@ impl WebBundle {
                         .filter_map(|p| p.trim().strip_prefix("q="))
                         .any(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0));
                     named && !refused
-                })
+                },
+            )
         };
         let mut response = Response::builder()
             .status(StatusCode::OK)

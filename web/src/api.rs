@@ -97,6 +97,45 @@ impl Client {
         })
     }
 
+    /// Uploads a file (a photo from the camera, a document) as the raw body.
+    pub async fn upload(&self, path: &str, file: &web_sys::File) -> Result<Value, ApiError> {
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_credentials(RequestCredentials::SameOrigin);
+        let headers = Headers::new().map_err(js_error)?;
+        headers.set("accept-language", self.lang).map_err(js_error)?;
+        let kind = file.type_();
+        headers
+            .set("content-type", if kind.is_empty() { "application/octet-stream" } else { &kind })
+            .map_err(js_error)?;
+        if let Some(csrf) = &self.csrf {
+            headers.set("x-csrf-token", csrf).map_err(js_error)?;
+        }
+        init.set_headers(&headers);
+        init.set_body(file);
+        let url = format!("{path}?name={}", String::from(js_sys::encode_uri_component(&file.name())));
+        let request = Request::new_with_str_and_init(&url, &init).map_err(js_error)?;
+        let window = web_sys::window().ok_or_else(|| ApiError::network("no window".into()))?;
+        let response: Response = JsFuture::from(window.fetch_with_request(&request))
+            .await
+            .map_err(js_error)?
+            .dyn_into()
+            .map_err(js_error)?;
+        let status = response.status();
+        let text =
+            JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?.as_string().unwrap_or_default();
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if (200..300).contains(&status) {
+            return Ok(json);
+        }
+        Err(ApiError {
+            status,
+            code: json["code"].as_str().unwrap_or("http").to_owned(),
+            message: json["message"].as_str().map(str::to_owned).unwrap_or_else(|| format!("HTTP {status}")),
+            details: Value::Null,
+        })
+    }
+
     /// A download (an export): the body as a blob URL the page can hand to a link.
     pub async fn download(&self, path: &str, body: &Value) -> Result<String, ApiError> {
         let response = self.fetch("POST", path, Some(body)).await?;

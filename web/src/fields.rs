@@ -111,7 +111,9 @@ pub fn input(field: &Value, pointer: String, id: String, bind: Binding) -> AnyVi
         "text" | "user" | "relation" | "lot" | "barcode" => {
             let p = pointer.clone();
             let scan = matches!(kind.as_str(), "lot" | "barcode");
+            let camera = (scan && !read_only && barcode_detector()).then(|| scan_button(pointer.clone(), bind));
             view! {
+                <span class="with-unit">
                 <input id=id type="text" disabled=read_only prop:value=text
                     inputmode=if scan { "text" } else { "" }
                     autocomplete="off"
@@ -121,6 +123,8 @@ pub fn input(field: &Value, pointer: String, id: String, bind: Binding) -> AnyVi
                         let v = event_target_value(&ev);
                         bind.set(&p, if v.is_empty() { Value::Null } else { json!(v) });
                     }/>
+                {camera}
+                </span>
             }
             .into_any()
         }
@@ -251,12 +255,125 @@ pub fn input(field: &Value, pointer: String, id: String, bind: Binding) -> AnyVi
             .into_any()
         }
         "signature" => crate::filler::signature(pointer, id, bind),
-        "attachment" => view! {
-            <p class="muted" id=id>{move || crate::app::ctx().t("fill.attachments_unavailable")}</p>
-        }
-        .into_any(),
+        "attachment" => attachments(field, pointer, id, bind, read_only),
         _ => view! { <span class="muted">{kind.clone()}</span> }.into_any(),
     }
+}
+
+/// Files: the camera (on phones `capture` opens it directly) or any file, uploaded at once;
+/// pictures show as thumbnails, every file links to itself.
+fn attachments(field: &Value, pointer: String, id: String, bind: Binding, read_only: bool) -> AnyView {
+    use wasm_bindgen::JsCast;
+    let ctx = crate::app::ctx();
+    let accept = field["accept"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))
+        .unwrap_or_default();
+    let images = accept.split(',').all(|a| a.trim().starts_with("image/")) && !accept.is_empty();
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let p = pointer.clone();
+    let files = move || bind.value(&p).as_array().cloned().unwrap_or_default();
+    let p = pointer.clone();
+    let add = move |ev: leptos::ev::Event| {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+        let Some(list) = input.files() else { return };
+        let chosen: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
+        input.set_value("");
+        let (p, ws) = (p.clone(), ctx.ws());
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            for file in chosen {
+                match ctx.client().upload(&crate::api::ws_path(&ws, "/attachments"), &file).await {
+                    Ok(stored) => {
+                        let mut list = bind.value(&p).as_array().cloned().unwrap_or_default();
+                        list.push(stored);
+                        bind.set(&p, Value::Array(list));
+                    }
+                    Err(e) => error.set(Some(format!("{}: {}", file.name(), e.message))),
+                }
+            }
+            busy.set(false);
+        });
+    };
+    let p = pointer.clone();
+    view! {
+        <div class="attachments" id=id>
+            <ul class="files">
+                {move || files().into_iter().enumerate().map(|(i, f)| {
+                    let url = crate::api::ws_path(&ctx.ws(), &format!("/attachments/{}", f["id"].as_str().unwrap_or_default()));
+                    let name = f["name"].as_str().unwrap_or_default().to_owned();
+                    let picture = f["content_type"].as_str().is_some_and(|t| t.starts_with("image/"));
+                    let p = p.clone();
+                    view! {
+                        <li data-test="attachment">
+                            {picture.then(|| view! { <img src=url.clone() alt=name.clone() class="thumb"/> })}
+                            <a href=url target="_blank" rel="noopener">{name.clone()}</a>
+                            {(!read_only).then(|| view! {
+                                <button type="button" class="link danger" aria-label=move || ctx.t("design.remove") on:click=move |_| {
+                                    let mut list = bind.value(&p).as_array().cloned().unwrap_or_default();
+                                    if i < list.len() { list.remove(i); }
+                                    bind.set(&p, if list.is_empty() { Value::Null } else { Value::Array(list) });
+                                }>"✕"</button>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {(!read_only).then(|| view! {
+                <label class="upload">
+                    {move || if busy.get() { ctx.t("loading") } else if images { ctx.t("fill.take_photo") } else { ctx.t("fill.add_files") }}
+                    <input type="file" multiple=true accept=accept.clone() data-test="file-input"
+                        capture=if images { "environment" } else { "" } on:change=add/>
+                </label>
+            })}
+            {move || error.get().map(|e| view! { <p class="field-error">{e}</p> })}
+        </div>
+    }
+    .into_any()
+}
+
+/// The browser can read barcodes from pictures (Chrome on Android, Safari; not desktop Linux).
+fn barcode_detector() -> bool {
+    web_sys::window().is_some_and(|w| js_sys::Reflect::has(&w, &"BarcodeDetector".into()).unwrap_or(false))
+}
+
+/// Reads the first barcode in a picture with the browser's `BarcodeDetector`.
+async fn detect_code(file: web_sys::File) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let window = web_sys::window()?;
+    let class: js_sys::Function = js_sys::Reflect::get(&window, &"BarcodeDetector".into()).ok()?.dyn_into().ok()?;
+    let detector = js_sys::Reflect::construct(&class, &js_sys::Array::new()).ok()?;
+    let bitmap = JsFuture::from(window.create_image_bitmap_with_blob(&file).ok()?).await.ok()?;
+    let detect: js_sys::Function = js_sys::Reflect::get(&detector, &"detect".into()).ok()?.dyn_into().ok()?;
+    let promise: js_sys::Promise = detect.call1(&detector, &bitmap).ok()?.dyn_into().ok()?;
+    let found: js_sys::Array = JsFuture::from(promise).await.ok()?.dyn_into().ok()?;
+    js_sys::Reflect::get(&found.get(0), &"rawValue".into()).ok()?.as_string()
+}
+
+/// A camera button beside a lot or barcode input (a scanner's keyboard input works anyway).
+fn scan_button(pointer: String, bind: Binding) -> AnyView {
+    use wasm_bindgen::JsCast;
+    let ctx = crate::app::ctx();
+    view! {
+        <label class="scan link" title=move || ctx.t("fill.scan")>"📷"
+            <input type="file" accept="image/*" capture="environment" aria-label=move || ctx.t("fill.scan") on:change=move |ev| {
+                let file = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()).and_then(|i| i.files()).and_then(|f| f.get(0));
+                let p = pointer.clone();
+                if let Some(file) = file {
+                    leptos::task::spawn_local(async move {
+                        match detect_code(file).await {
+                            Some(code) => bind.set(&p, json!(code)),
+                            None => ctx.fail(ctx.t("fill.no_code")),
+                        }
+                    });
+                }
+            }/>
+        </label>
+    }
+    .into_any()
 }
 
 /// Sample inputs with each value's and the overall OK/NG judged live by the engine.

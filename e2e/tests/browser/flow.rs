@@ -116,6 +116,8 @@ async fn flow(server: &Server, b: &Browser, name: &str) -> Step {
     b.find("[data-test=inbox-empty]").await?;
     b.goto(&format!("#/w/{ws}/records/{record}")).await?;
     b.wait_text("[data-test=workflow-status]", "approved").await?;
+    // The approver may read the record, so the photo too.
+    b.wait_loaded_image("[data-test=record-data] [data-test=attachment] img").await?;
 
     // The dashboard counts it; a click on the bar lists it; the row opens it.
     b.goto(&format!("#/w/{ws}/dashboards")).await?;
@@ -159,6 +161,8 @@ async fn design(b: &Browser) -> Step {
     b.drag("[data-test=palette-text]", "[data-test=drop-fields-2-fields]", "center").await?;
     b.find("[data-test=item-subtable_1] [data-test=item-text_1]").await?;
 
+    b.drag("[data-test=palette-attachment]", fields, "end").await?;
+    b.find("[data-test=item-attachment_1]").await?;
     b.drag("[data-test=palette-computed]", fields, "end").await?;
     b.find("[data-test=item-computed_1]").await?;
     // Live feedback: a rule that does not compile is reported on the spot, then fixed.
@@ -177,7 +181,7 @@ async fn design(b: &Browser) -> Step {
     // Reorder: the computed field's handle dragged onto the top edge of the first item.
     b.drag("[data-test=item-computed_1] [data-test=handle]", "[data-test=item-number_1]", "top").await?;
     let order = b.tests_of("[data-test=drop-fields] > .item").await?;
-    if order != ["item-computed_1", "item-number_1", "item-select_1", "item-subtable_1"] {
+    if order != ["item-computed_1", "item-number_1", "item-select_1", "item-subtable_1", "item-attachment_1"] {
         return Err(format!("after reordering the fields are {order:?}"));
     }
     b.find("[data-test=problems] .ok-text").await?;
@@ -264,6 +268,12 @@ async fn fill(b: &Browser, ws: &str, form: &str) -> Step<String> {
     b.click("[data-test=add-row-subtable_1]").await?;
     b.fill("[data-test=field-subtable_1-0-text_1] input", "visual ok").await?;
     b.find("[data-test=field-select_1] select").await?.select_by_value("a").await.map_err(|e| e.to_string())?;
+    // A photo, as a phone's camera would hand it over.
+    let photo = std::env::temp_dir().join(format!("formwork-e2e-{form}.png"));
+    std::fs::write(&photo, PHOTO).map_err(|e| e.to_string())?;
+    let input = b.find("[data-test=field-attachment_1] [data-test=file-input]").await?;
+    input.send_keys(&photo.display().to_string()).await.map_err(|e| format!("choose the photo: {e}"))?;
+    b.find("[data-test=field-attachment_1] [data-test=attachment] img").await?;
     b.click("[data-test=submit]").await?;
     let error = b.find("[data-test=field-number_1] [data-test=field-error]").await?;
     let message = error.text().await.map_err(|e| e.to_string())?;
@@ -280,5 +290,13 @@ async fn fill(b: &Browser, ws: &str, form: &str) -> Step<String> {
         return Err("the record page shows no id".into());
     }
     b.wait_value("[data-test=record-data] [data-test=field-subtable_1-0-text_1] input", "visual ok").await?;
+    b.wait_loaded_image("[data-test=record-data] [data-test=attachment] img").await?;
     Ok(id)
 }
+
+/// A 2 x 2 PNG.
+const PHOTO: &[u8] = &[
+    137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 2, 0, 0, 0, 2, 8, 2, 0, 0, 0, 253, 212, 154,
+    115, 0, 0, 0, 20, 73, 68, 65, 84, 120, 156, 99, 248, 207, 192, 192, 0, 194, 12, 255, 255, 255, 103, 0, 0, 30, 239,
+    4, 252, 163, 200, 180, 247, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130,
+];

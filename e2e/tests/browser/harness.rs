@@ -329,6 +329,25 @@ impl Browser {
         .await
     }
 
+    /// Waits until the image has loaded and decoded (the server sent a picture).
+    pub async fn wait_loaded_image(&self, css: &str) -> Step {
+        poll(&format!("{css} to load"), || {
+            let c = self.c.clone();
+            let css = css.to_owned();
+            async move {
+                let width = c
+                    .execute(
+                        "const i = document.querySelector(arguments[0]); return i && i.complete ? i.naturalWidth : 0;",
+                        vec![json!(css)],
+                    )
+                    .await
+                    .ok()?;
+                (width.as_u64().unwrap_or(0) > 0).then_some(())
+            }
+        })
+        .await
+    }
+
     /// Waits until no element matches.
     pub async fn wait_gone(&self, css: &str) -> Step {
         poll(&format!("{css} to disappear"), || {

@@ -143,3 +143,26 @@ pub async fn update(
     txn.commit().await?;
     Ok(Json(view(&saved)))
 }
+
+/// `POST .../connectors/{name}/test`: can the connector be reached (and log in, for Tryton and
+/// mail relays)? Nothing is delivered and nothing changes; the answer says what happened.
+pub async fn test(
+    State(state): State<AppState>,
+    access: InWorkspace<Admin>,
+    Path(params): Path<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let name = crate::routes::path_param(&params, "name");
+    let row = connector::Entity::find()
+        .filter(connector::Column::WorkspaceId.eq(access.workspace.id.as_str()))
+        .filter(connector::Column::Name.eq(name))
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let started = std::time::Instant::now();
+    let outcome = crate::workflows::connectors::test(&state.http, &row).await;
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(Json(match outcome {
+        Ok(message) => json!({"ok": true, "message": message, "elapsed_ms": elapsed_ms}),
+        Err(message) => json!({"ok": false, "message": message, "elapsed_ms": elapsed_ms}),
+    }))
+}

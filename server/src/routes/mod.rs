@@ -1,6 +1,7 @@
 //! HTTP routes: one module per endpoint or small resource, mounted from one table that also
 //! describes them, so the OpenAPI document (`openapi.rs`) cannot drift from the router.
 
+mod attachments;
 mod audit;
 mod auth;
 mod connectors;
@@ -319,6 +320,24 @@ pub fn endpoints() -> Vec<Entry> {
             None,
             get(records::history::get),
         ),
+        op(
+            M::POST,
+            ws("/attachments"),
+            "attachments",
+            "read",
+            "Upload a file for an attachment field (?name=; the body is the file)",
+            Some("the file's bytes"),
+            post(attachments::upload).layer(axum::extract::DefaultBodyLimit::max(attachments::MAX_SIZE)),
+        ),
+        op(
+            M::GET,
+            ws("/attachments/{id}"),
+            "attachments",
+            "read (its uploader, or the record's readers)",
+            "Download a file",
+            None,
+            get(attachments::download),
+        ),
         op(M::GET, ws("/audit"), "audit", "admin", "The audit log, in order", None, get(audit::list)),
         op(M::GET, ws("/audit/verify"), "audit", "admin", "Verify the audit hash chain", None, get(audit::verify)),
         op(
@@ -559,6 +578,15 @@ pub fn endpoints() -> Vec<Entry> {
             "Replace a connector's kind and config (and secret, when sent)",
             Some("{name, kind, config, secret?}"),
             put(connectors::update),
+        ),
+        op(
+            M::POST,
+            ws("/connectors/{name}/test"),
+            "connectors",
+            "admin",
+            "Test a connector: reach it and, where it has one, log in (nothing is sent or changed)",
+            None,
+            post(connectors::test),
         ),
         op(
             M::GET,

@@ -57,6 +57,25 @@ pub fn check_config(kind: &str, config: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Reaches the connector without delivering anything: an HTTP answer of any status for
+/// `http` and `jsonrpc`, a login for `tryton`, a greeting and `EHLO` for `smtp`. The message
+/// says what happened, in words an administrator can act on (never the secret).
+pub async fn test(http: &reqwest::Client, connector: &connector::Model) -> Result<String, String> {
+    match connector.kind.as_str() {
+        "tryton" => return super::tryton::test(http, connector).await,
+        "smtp" => return super::smtp::test(connector).await,
+        _ => {}
+    }
+    let url = connector.config.get("url").and_then(Value::as_str).unwrap_or_default();
+    let answer = http.get(url).timeout(Duration::from_secs(10)).send().await;
+    match answer {
+        Ok(response) => Ok(format!("reachable: {url} answered HTTP {}", response.status().as_u16())),
+        Err(error) if error.is_timeout() => Err(format!("{url} did not answer within 10 seconds")),
+        Err(error) if error.is_connect() => Err(format!("cannot connect to {url}")),
+        Err(_) => Err(format!("the request to {url} failed")),
+    }
+}
+
 pub async fn deliver(
     http: &reqwest::Client,
     connector: &connector::Model,

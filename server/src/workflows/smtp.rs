@@ -160,3 +160,23 @@ async fn expect(read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, wanted: u1
         _ => Err(Outcome::Failed(format!("the mail relay refused: {text}"))),
     }
 }
+
+/// Connects to the relay and says hello (the connection test of the admin pages); no mail.
+pub async fn test(connector: &connector::Model) -> Result<String, String> {
+    let host = connector.config.get("host").and_then(Value::as_str).unwrap_or_default();
+    let port = connector.config.get("port").and_then(Value::as_u64).unwrap_or(25) as u16;
+    let unreachable = |o: Outcome| match o {
+        Outcome::Retry(m) | Outcome::Failed(m) => m,
+        Outcome::Done(_) => String::new(),
+    };
+    let stream = TcpStream::connect((host, port))
+        .await
+        .map_err(|e| format!("the mail relay {host}:{port} is unreachable: {}", e.kind()))?;
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    expect(&mut read, 220).await.map_err(unreachable)?;
+    write.write_all(b"EHLO formwork\r\n").await.map_err(|e| e.to_string())?;
+    expect(&mut read, 250).await.map_err(unreachable)?;
+    let _ = write.write_all(b"QUIT\r\n").await;
+    Ok(format!("the mail relay {host}:{port} greeted and accepted EHLO"))
+}

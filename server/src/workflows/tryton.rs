@@ -301,3 +301,14 @@ async fn quality_inspection(
         "reference": reference,
     }))
 }
+
+/// Logs in with the connector's settings (the connection test of the admin pages).
+pub async fn test(http: &reqwest::Client, connector: &connector::Model) -> Result<String, String> {
+    match Session::open(http, connector).await {
+        Ok(session) => {
+            let username = connector.config.get("username").and_then(Value::as_str).unwrap_or("admin");
+            Ok(format!("logged in to Tryton at {} as {username}", session.url))
+        }
+        Err(Error::Retry(message) | Error::Failed(message)) => Err(message),
+    }
+}

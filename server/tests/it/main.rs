@@ -3,11 +3,13 @@
 
 mod support;
 
+mod attachments;
 mod audit;
 mod auth;
 mod authz;
 mod basics;
 mod config;
+mod connector_checks;
 mod control_charts;
 mod dashboards;
 mod fields;

@@ -272,6 +272,18 @@ on_both!(iqc_reject_makes_exactly_one_supplier_return_in_tryton, |app: TestApp| 
     let connector = json!({"name": "erp", "kind": "tryton", "config": {"url": erp.url(), "database": "erp", "username": "admin", "url_note": "loopback"}, "secret": "admin"});
     let (status, body) = app.send(p.root.request("PUT", &format!("{WS}/connectors/erp"), Some(&connector))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // The admin page's "test connection": a real login, and a refused one with a wrong secret.
+    let (_, tested) = app.send(p.root.request("POST", &format!("{WS}/connectors/erp/test"), None)).await;
+    assert_eq!(tested["ok"], true, "{tested}");
+    assert!(tested["message"].as_str().unwrap().contains("logged in to Tryton"), "{tested}");
+    let mut wrong = connector.clone();
+    wrong["name"] = json!("erp_wrong");
+    wrong["secret"] = json!("not-the-password");
+    let (status, body) = app.send(p.root.request("POST", &format!("{WS}/connectors"), Some(&wrong))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, tested) = app.send(p.root.request("POST", &format!("{WS}/connectors/erp_wrong/test"), None)).await;
+    assert_eq!(tested["ok"], false, "{tested}");
+    assert!(!tested.to_string().contains("not-the-password"), "the secret never comes back: {tested}");
     publish(&app, &p.designer, &review("lot_size")).await;
 
     // Rejected lot -> MRB approves -> one return with our reference, done, with its number.

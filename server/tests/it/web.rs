@@ -54,7 +54,12 @@ async fn the_bundle_is_served_beside_the_api() {
     assert_eq!(gzip.headers()["vary"], "accept-encoding");
     assert_eq!(body_of(gzip).await, b"not really gzip, but marked as such");
     let brotli = app
-        .raw(Request::get("/formwork.js").header("accept-encoding", "gzip, deflate, br, zstd").body(Body::empty()).unwrap())
+        .raw(
+            Request::get("/formwork.js")
+                .header("accept-encoding", "gzip, deflate, br, zstd")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(brotli.headers()["content-encoding"], "br");
     assert_eq!(body_of(brotli).await, b"not really brotli either");

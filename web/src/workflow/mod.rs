@@ -1,13 +1,13 @@
 //! The workflow designer: the graph drawn as SVG (laid out from the graph itself), nodes
-//! added, connected and removed, property panels per node and edge with the engine's compile
-//! feedback, problems shown on the nodes and edges they concern, save and publish (the
+//! added, connected and removed, property panels per node and edge with compile feedback (the
+//! draft saves itself after each pause in editing and the server's engine answers with its
+//! problems — the workflow compiler stays out of the browser's download), problems shown on the nodes and edges they concern, save and publish (the
 //! server's checks against the workspace come back the same way).
 
 mod graph;
 pub mod layout;
 mod props;
 
-use engine::workflow::{CompiledWorkflow, parse_workflow};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
@@ -31,9 +31,13 @@ pub struct Flow {
     pub selected: RwSignal<Option<Selected>>,
     /// In connect mode: the node an edge starts from, once clicked.
     pub connecting: RwSignal<Option<Option<usize>>>,
-    /// Problems: (pointer, message), from the engine as edited, or from the server on publish.
-    pub problems: Memo<Vec<(String, String)>>,
+    /// Problems: (pointer, message) of the draft, from the engine on the server (drafts are
+    /// saved as they are edited), and those only publishing finds (roles, connectors, forms
+    /// of the workspace).
+    pub problems: RwSignal<Vec<(String, String)>>,
     pub server_problems: RwSignal<Vec<(String, String)>>,
+    /// Counts edits, so that a pause in editing saves the draft once.
+    pub edits: RwSignal<u64>,
     /// The form's top-level field keys (for field permissions and timers).
     pub fields: RwSignal<Vec<String>>,
     pub dirty: RwSignal<bool>,
@@ -48,6 +52,7 @@ impl Flow {
             self.def.set(after);
             self.dirty.set(true);
             self.server_problems.set(Vec::new());
+            self.edits.update(|n| *n += 1);
         }
     }
 
@@ -66,16 +71,17 @@ fn kind_static(kind: &str) -> &'static str {
     if kind == "edges" { "edges" } else { "nodes" }
 }
 
-/// The engine's view of a draft: its shape, then the graph and rules.
-fn check(definition: &Value, lang: engine::Lang) -> Vec<(String, String)> {
-    match parse_workflow(definition) {
-        Err(message) => vec![(String::new(), message)],
-        Ok(parsed) => {
-            let mut issues = CompiledWorkflow::compile(parsed, None).err().unwrap_or_default();
-            engine::form::localize(&mut issues, lang);
-            issues.into_iter().map(|i| (i.path, i.message)).collect()
-        }
-    }
+/// The draft's problems as the server's engine reports them (`issues` of a workflow answer).
+fn issues_of(body: &Value) -> Vec<(String, String)> {
+    body["issues"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            let text = |k: &str| i[k].as_str().unwrap_or_default().to_owned();
+            (text("path"), text("message"))
+        })
+        .collect()
 }
 
 #[component]
@@ -193,16 +199,14 @@ pub fn WorkflowDesigner(key: String) -> impl IntoView {
     let def = RwSignal::new(Value::Null);
     let loaded = RwSignal::new(false);
     let latest = RwSignal::new(None::<i64>);
-    let problems = Memo::new(move |_| {
-        let lang = ctx.lang.get();
-        def.with(|d| if d.is_null() { Vec::new() } else { check(d, lang) })
-    });
+    let problems = RwSignal::new(Vec::new());
     let flow = Flow {
         def,
         selected: RwSignal::new(None),
         connecting: RwSignal::new(None),
         problems,
         server_problems: RwSignal::new(Vec::new()),
+        edits: RwSignal::new(0),
         fields: RwSignal::new(Vec::new()),
         dirty: RwSignal::new(false),
     };
@@ -213,6 +217,7 @@ pub fn WorkflowDesigner(key: String) -> impl IntoView {
             match client.get(&ws_path(&ws, &format!("/workflows/{key}"))).await {
                 Ok(w) => {
                     def.set(w["draft"].clone());
+                    problems.set(issues_of(&w));
                     latest.set(w["latest_version"].as_i64());
                     loaded.set(true);
                     let form = w["form"].as_str().unwrap_or_default().to_owned();
@@ -279,8 +284,12 @@ pub fn WorkflowDesigner(key: String) -> impl IntoView {
             async move {
                 let body = def.get_untracked();
                 match ctx.client().put(&ws_path(&ws, &format!("/workflows/{key}")), &body).await {
-                    Ok(_) => {
-                        flow.dirty.set(false);
+                    Ok(saved) => {
+                        // Edited again meanwhile: those edits save on their own pause.
+                        if def.with_untracked(|d| d == &body) {
+                            flow.dirty.set(false);
+                        }
+                        problems.set(issues_of(&saved));
                         true
                     }
                     Err(e) => {
@@ -291,6 +300,28 @@ pub fn WorkflowDesigner(key: String) -> impl IntoView {
             }
         }
     };
+    // Compile feedback: a pause of 400 ms in editing saves the draft, and the answer carries
+    // the engine's problems (rules compiled, graph checked) for the panels and the graph.
+    {
+        let save = save.clone();
+        Effect::new(move |_| {
+            let n = flow.edits.get();
+            if n == 0 {
+                return;
+            }
+            let save = save.clone();
+            set_timeout(
+                move || {
+                    if flow.edits.get_untracked() == n {
+                        spawn_local(async move {
+                            save().await;
+                        });
+                    }
+                },
+                std::time::Duration::from_millis(400),
+            );
+        });
+    }
     let save_click = {
         let save = save.clone();
         move |_| {

@@ -1,6 +1,7 @@
 //! sea-orm entities, one per table (written to match `migrations`; no behaviour here).
 
 pub mod api_token;
+pub mod attachment;
 pub mod audit_entry;
 pub mod audit_head;
 pub mod connector;

@@ -70,7 +70,15 @@ pub async fn submit<A: ActionKind>(
         return Err(ApiError::new("validation_failed", "the record has problems")
             .with_details(json!({"errors": outcome.issues})));
     }
+    let files = crate::routes::attachments::referenced(&compiled, &outcome.record);
+    let refused =
+        crate::routes::attachments::check(&state.db, &access.workspace.id, &access.caller.user.id, None, &files)
+            .await?;
+    if !refused.is_empty() {
+        return Err(super::rejected(refused, lang));
+    }
     let submission = Submission {
+        files,
         workspace_id: access.workspace.id.clone(),
         form_id: form.id.clone(),
         version,
@@ -91,6 +99,8 @@ pub async fn submit<A: ActionKind>(
 
 /// Everything a submission needs inside the writer, owned.
 struct Submission {
+    /// The attachments the record refers to, linked to it in the same transaction.
+    files: Vec<(String, String)>,
     workspace_id: String,
     form_id: String,
     version: i32,
@@ -119,6 +129,7 @@ impl Submission {
         if !taken.is_empty() {
             return Err(super::rejected(taken, self.lang));
         }
+        crate::routes::attachments::link(txn, &self.workspace_id, &id, &self.files).await?;
         let sequences = super::draw_numbers(txn, &self.workspace_id, &self.form_id, &self.compiled, self.today).await?;
         let data = match self.raw {
             Some(raw) => {

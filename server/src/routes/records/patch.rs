@@ -83,9 +83,22 @@ pub async fn patch(
         return Err(ApiError::new("validation_failed", "the record has problems")
             .with_details(json!({"errors": outcome.issues})));
     }
+    let files = crate::routes::attachments::referenced(&compiled, &outcome.record);
+    let refused = crate::routes::attachments::check(
+        &state.db,
+        &access.workspace.id,
+        &access.caller.user.id,
+        Some(&current.id),
+        &files,
+    )
+    .await?;
+    if !refused.is_empty() {
+        return Err(super::rejected(refused, lang));
+    }
     let changes = super::diff(&current.data, &outcome.record);
     let now = now_ms();
     let txn = crate::db::write_txn(&state.db).await?;
+    crate::routes::attachments::link(&txn, &access.workspace.id, &current.id, &files).await?;
     // Compare-and-set on the version: of two edits of the same version exactly one wins.
     let updated = record::Entity::update_many()
         .col_expr(record::Column::Data, Expr::value(outcome.record.clone()))
