@@ -100,6 +100,7 @@ async fn flow(server: &Server, b: &Browser, name: &str) -> Step {
 
     workflow(b, &ws, &form).await?;
     dashboard(b, &ws, &form).await?;
+    admin_pages(b, &ws, &server.base).await?;
 
     let record = fill(b, &ws, &form).await?;
 
@@ -258,6 +259,21 @@ async fn widget(b: &Browser, form: &str, en: &str, zh: &str, dimension: Option<&
     }
     b.find("[data-test=widget-chart]").await?.select_by_value(chart).await.map_err(|e| e.to_string())?;
     b.click("[data-test=widget-save]").await
+}
+
+/// The admin page: a connector created and its connection tested, the audit chain verified.
+async fn admin_pages(b: &Browser, ws: &str, base: &str) -> Step {
+    b.goto(&format!("#/w/{ws}/admin")).await?;
+    let connectors = "[data-test=admin-connectors]";
+    b.fill(&format!("{connectors} input[placeholder]"), "hook").await?;
+    b.fill(&format!("{connectors} textarea"), &format!("{{\"url\": \"{base}/healthz\"}}")).await?;
+    b.click(&format!("{connectors} button[type=submit]")).await?;
+    b.click("[data-test=connector-hook] [data-test=connector-test]").await?;
+    b.wait_text("[data-test=connector-hook] [data-test=connector-result]", "HTTP 200").await?;
+    b.click("[data-test=audit-verify]").await?;
+    b.wait_text("[data-test=audit-result]", "intact").await?;
+    b.find("[data-test=admin-packs] [data-test=pack-iqc]").await?;
+    Ok(())
 }
 
 /// Fills the form: submitting without the required number puts the error on that field;

@@ -240,20 +240,98 @@ fn Outbox() -> impl IntoView {
 fn Connectors() -> impl IntoView {
     let ctx = ctx();
     let rows = RwSignal::new(Vec::<Value>::new());
-    let ws = ctx.ws();
-    spawn_local(async move {
-        if let Ok(body) = ctx.client().get(&ws_path(&ws, "/connectors")).await {
-            rows.set(items(&body));
+    let results = RwSignal::new(Vec::<(String, bool, String)>::new());
+    let name = RwSignal::new(String::new());
+    let kind = RwSignal::new("http".to_owned());
+    let config = RwSignal::new("{\"url\": \"https://\"}".to_owned());
+    let secret = RwSignal::new(String::new());
+    let reload = move || {
+        let ws = ctx.ws();
+        spawn_local(async move {
+            if let Ok(body) = ctx.client().get(&ws_path(&ws, "/connectors")).await {
+                rows.set(items(&body));
+            }
+        });
+    };
+    reload();
+    let test = move |name: String| {
+        let ws = ctx.ws();
+        spawn_local(async move {
+            match ctx.client().post(&ws_path(&ws, &format!("/connectors/{name}/test")), &json!({})).await {
+                Ok(r) => results.update(|list| {
+                    list.retain(|(n, _, _)| n != &name);
+                    list.push((name, r["ok"] == json!(true), r["message"].as_str().unwrap_or_default().to_owned()));
+                }),
+                Err(e) => ctx.fail(e.message),
+            }
+        });
+    };
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Ok(config) = serde_json::from_str::<Value>(&config.get_untracked()) else {
+            ctx.fail(ctx.t("admin.config_json"));
+            return;
+        };
+        let n = name.get_untracked();
+        let mut body = json!({"name": n, "kind": kind.get_untracked(), "config": config});
+        if !secret.get_untracked().is_empty() {
+            body["secret"] = json!(secret.get_untracked());
         }
-    });
+        let exists = rows.with_untracked(|r| r.iter().any(|c| c["name"] == json!(n)));
+        let ws = ctx.ws();
+        spawn_local(async move {
+            let client = ctx.client();
+            let saved = if exists {
+                client.put(&ws_path(&ws, &format!("/connectors/{n}")), &body).await
+            } else {
+                client.post(&ws_path(&ws, "/connectors"), &body).await
+            };
+            match saved {
+                Ok(_) => {
+                    ctx.ok(ctx.t("admin.saved"));
+                    reload();
+                }
+                Err(e) => ctx.fail(e.message),
+            }
+        });
+    };
     view! {
         <section class="card" data-test="admin-connectors">
             <h2>{move || ctx.t("admin.connectors")}</h2>
-            <ul>
-                {move || rows.get().into_iter().map(|c| view! {
-                    <li><strong>{c["name"].as_str().unwrap_or_default().to_owned()}</strong>" · "{c["kind"].as_str().unwrap_or_default().to_owned()}</li>
-                }).collect_view()}
-            </ul>
+            <table class="table">
+                <tbody>
+                    {move || rows.get().into_iter().map(|c| {
+                        let n = c["name"].as_str().unwrap_or_default().to_owned();
+                        let (n1, n2, n3) = (n.clone(), n.clone(), n.clone());
+                        let (k, cfg) = (c["kind"].as_str().unwrap_or_default().to_owned(), c["config"].to_string());
+                        let result = move || results.with(|r| r.iter().find(|(x, _, _)| x == &n3).cloned());
+                        view! {
+                            <tr data-test=format!("connector-{n}")>
+                                <td><strong>{n.clone()}</strong>" · "{k.clone()}
+                                    {move || result().map(|(_, ok, message)| view! {
+                                        <p class=if ok { "ok-text" } else { "error" } data-test="connector-result">{message}</p>
+                                    })}
+                                </td>
+                                <td>
+                                    <button data-test="connector-test" on:click=move |_| test(n1.clone())>{move || ctx.t("admin.test")}</button>
+                                    <button class="link" on:click=move |_| { name.set(n2.clone()); kind.set(k.clone()); config.set(cfg.clone()); }>{move || ctx.t("admin.edit")}</button>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <form class="inline-form" on:submit=save>
+                <input required aria-label=move || ctx.t("admin.connector_name") placeholder=move || ctx.t("admin.connector_name")
+                    prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                <select aria-label=move || ctx.t("admin.connector_kind") on:change=move |ev| kind.set(event_target_value(&ev))>
+                    {["http", "jsonrpc", "tryton", "smtp"].into_iter().map(|k| view! { <option value=k selected=move || kind.get() == k>{k}</option> }).collect_view()}
+                </select>
+                <textarea rows="3" aria-label=move || ctx.t("admin.connector_config") prop:value=move || config.get() on:input=move |ev| config.set(event_target_value(&ev))></textarea>
+                <input type="password" autocomplete="new-password" aria-label=move || ctx.t("admin.secret") placeholder=move || ctx.t("admin.secret")
+                    prop:value=move || secret.get() on:input=move |ev| secret.set(event_target_value(&ev))/>
+                <button type="submit">{move || ctx.t("save")}</button>
+            </form>
         </section>
     }
 }

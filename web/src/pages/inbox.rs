@@ -67,18 +67,39 @@ fn TaskDetail(task: Value, on_done: impl Fn() + Send + Sync + Copy + 'static) ->
     let ctx = ctx();
     let ws = ctx.ws();
     let record = RwSignal::new(None::<Value>);
+    let instance = RwSignal::new(None::<Value>);
+    let members = RwSignal::new(Vec::<Value>::new());
     let record_id = task["record"].as_str().unwrap_or_default().to_owned();
     {
         let (ws, id) = (ws.clone(), record_id.clone());
+        let instance_id = task["instance"].as_str().unwrap_or_default().to_owned();
         spawn_local(async move {
-            match ctx.client().get(&ws_path(&ws, &format!("/records/{id}"))).await {
+            let client = ctx.client();
+            match client.get(&ws_path(&ws, &format!("/records/{id}"))).await {
                 Ok(r) => record.set(Some(r)),
                 Err(e) => ctx.fail(e.message),
             }
+            if let Ok(i) = client.get(&ws_path(&ws, &format!("/workflow-instances/{instance_id}"))).await {
+                instance.set(Some(i));
+            }
+            if let Ok(m) = client.get(&ws_path(&ws, "/members")).await {
+                members.set(m["items"].as_array().cloned().unwrap_or_default());
+            }
         });
     }
+    let current_node = task["node"].as_str().unwrap_or_default().to_owned();
+    // A task returns to a node the instance has been through.
+    let return_targets = move || {
+        instance.with(|i| {
+            i.as_ref()
+                .and_then(|i| i["state"]["visited"].as_object())
+                .map(|v| v.keys().filter(|k| **k != current_node).cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    };
     let comment = RwSignal::new(String::new());
     let target = RwSignal::new(String::new());
+    let return_to = RwSignal::new(String::new());
     let position = RwSignal::new("after".to_owned());
     let busy = RwSignal::new(false);
     let task_id = task["id"].as_str().unwrap_or_default().to_owned();
@@ -93,9 +114,10 @@ fn TaskDetail(task: Value, on_done: impl Fn() + Send + Sync + Copy + 'static) ->
             }
             let t = target.get_untracked();
             match action {
-                "return" | "delegate" => body["to"] = json!(t.trim()),
+                "return" => body["to"] = json!(return_to.get_untracked()),
+                "delegate" => body["to"] = json!(t),
                 "add_signer" => {
-                    body["users"] = json!(t.split(',').map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>());
+                    body["users"] = json!([t]);
                     body["position"] = json!(position.get_untracked());
                 }
                 _ => {}
@@ -138,9 +160,21 @@ fn TaskDetail(task: Value, on_done: impl Fn() + Send + Sync + Copy + 'static) ->
             </div>
             <details>
                 <summary>{move || ctx.t("inbox.more")}</summary>
+                <label>{move || ctx.t("inbox.return_to")}
+                    <select data-test="return-to" on:change=move |ev| return_to.set(event_target_value(&ev))>
+                        <option value="">"—"</option>
+                        {move || return_targets().into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
                 <label>{move || ctx.t("inbox.target")}
-                    <input data-test="decision-target" prop:value=move || target.get() on:input=move |ev| target.set(event_target_value(&ev))/>
-                    <small class="muted">{move || ctx.t("inbox.target_help")}</small>
+                    <select data-test="decision-target" on:change=move |ev| target.set(event_target_value(&ev))>
+                        <option value="">"—"</option>
+                        {move || members.get().into_iter().map(|m| view! {
+                            <option value=m["id"].as_str().unwrap_or_default().to_owned()>
+                                {m["display_name"].as_str().filter(|d| !d.is_empty()).or(m["username"].as_str()).unwrap_or_default().to_owned()}
+                            </option>
+                        }).collect_view()}
+                    </select>
                 </label>
                 <label>{move || ctx.t("inbox.position")}
                     <select on:change=move |ev| position.set(event_target_value(&ev))>
@@ -149,11 +183,23 @@ fn TaskDetail(task: Value, on_done: impl Fn() + Send + Sync + Copy + 'static) ->
                     </select>
                 </label>
                 <div class="actions">
-                    <button data-test="return" disabled=move || busy.get() on:click=decide("return")>{move || ctx.t("inbox.return")}</button>
+                    <button data-test="return" disabled=move || busy.get() || return_to.with(String::is_empty) on:click=decide("return")>{move || ctx.t("inbox.return")}</button>
                     <button data-test="delegate" disabled=move || busy.get() on:click=decide("delegate")>{move || ctx.t("inbox.delegate")}</button>
                     <button data-test="add-signer" disabled=move || busy.get() on:click=decide("add_signer")>{move || ctx.t("inbox.add_signer")}</button>
                 </div>
             </details>
+            {move || instance.get().map(|i| view! {
+                <details data-test="instance-history">
+                    <summary>{move || ctx.t("records.history")}</summary>
+                    <ol class="timeline">
+                        {i["state"]["history"].as_array().cloned().unwrap_or_default().into_iter().map(|h| view! {
+                            <li><strong>{h["node"].as_str().unwrap_or_default().to_owned()}</strong>" · "
+                                {h["what"].as_str().unwrap_or_default().to_owned()}" · "{when(&h["at"])}
+                                {h["comment"].as_str().map(|c| view! { <em>" — "{c.to_owned()}</em> })}</li>
+                        }).collect_view()}
+                    </ol>
+                </details>
+            })}
         </div>
     }
 }

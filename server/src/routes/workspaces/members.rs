@@ -27,7 +27,7 @@ pub async fn list(State(state): State<AppState>, access: InWorkspace<Read>) -> R
         .iter()
         .filter_map(|m| {
             let u = users.iter().find(|u| u.id == m.user_id)?;
-            Some(json!({"username": u.username, "display_name": u.display_name, "roles": m.roles}))
+            Some(json!({"id": u.id, "username": u.username, "display_name": u.display_name, "roles": m.roles}))
         })
         .collect();
     items.sort_by(|a, b| a["username"].as_str().cmp(&b["username"].as_str()));
