@@ -24,7 +24,7 @@ fn sources() -> Vec<(&'static str, &'static [File])> {
         files!("qms-base": Form "forms/supplier.json", Form "forms/part.json"),
         files!("ncr": Form "forms/ncr.json", Workflow "workflows/ncr-mrb.json", Dashboard "dashboards/ncr-overview.json"),
         files!("iqc": Form "forms/iqc.json", Workflow "workflows/iqc-reject.json", Dashboard "dashboards/iqc-overview.json"),
-        files!("ipqc": Form "forms/ipqc.json", Form "forms/fqc.json", Workflow "workflows/ipqc-alert.json",
+        files!("ipqc": Form "forms/ipqc.json", Form "forms/fqc.json", Form "forms/shipment.json", Workflow "workflows/ipqc-alert.json",
             Dashboard "dashboards/ipqc-spc.json"),
         files!("eightd": Form "forms/eightd.json", Workflow "workflows/eightd-steps.json", Dashboard "dashboards/eightd-kpi.json"),
         files!("supplier-eval": Form "forms/scorecard.json", Workflow "workflows/scorecard-approval.json",

@@ -119,6 +119,13 @@ async fn flow(server: &Server, b: &Browser, name: &str) -> Step {
     b.wait_text("[data-test=workflow-status]", "approved").await?;
     // The approver may read the record, so the photo too.
     b.wait_loaded_image("[data-test=record-data] [data-test=attachment] img").await?;
+    // Full-text search finds it by a word of a subtable row, highlighted.
+    b.goto(&format!("#/w/{ws}/search")).await?;
+    b.fill("[data-test=search-q]", "visual").await?;
+    b.click("[data-test=search-go]").await?;
+    b.wait_text("[data-test=search-hit] mark", "visual").await?;
+    b.click("[data-test=search-hit]").await?;
+    b.wait_text("[data-test=record-id]", &record).await?;
 
     // The dashboard counts it; a click on the bar lists it; the row opens it.
     b.goto(&format!("#/w/{ws}/dashboards")).await?;

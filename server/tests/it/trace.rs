@@ -280,3 +280,35 @@ async fn formwork_reindex_links_records_written_around_the_api() {
     let lots: Vec<&str> = after["lots"].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(lots, ["F-10", "S-10"], "{after}");
 }
+
+on_both!(a_shipped_batch_traces_back_to_its_material_lot_through_the_packs, |app: TestApp| async move {
+    // The packs declare the roles: IPQC consumes a material lot and produces a batch, a
+    // shipment consumes the batch. A supplier lot's forward trace reaches the customer.
+    let form = json!({"key": "scratch", "name": "Scratch", "fields": [{"key": "n", "type": "number"}]});
+    let root = app.workspace_with_form("plant-t", json!({}), &form).await;
+    let (status, body) = app.send(root.request("POST", &format!("{WS}/packs/ipqc/install"), Some(&json!({})))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let patrol = json!({
+        "line": "L1", "process": "stamping", "shift": "day", "part_no": "BRK-1", "characteristic": "width",
+        "material_lot": "SUP-LOT-7", "batch_no": "FG-2026-11", "inspected_at": "2026-11-21T08:00:00Z",
+        "subgroup": {"values": [10.0, 10.1, 9.9, 10.0, 10.05]}
+    });
+    let (status, body) = app.send(root.request("POST", &format!("{WS}/forms/ipqc/records"), Some(&patrol))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for customer in ["ACME", "Globex"] {
+        let shipment =
+            json!({"customer": customer, "shipped_on": "2026-11-21", "batch_no": "FG-2026-11", "quantity": 500});
+        let (status, body) =
+            app.send(root.request("POST", &format!("{WS}/forms/shipment/records"), Some(&shipment))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (_, forward) =
+        app.send(root.request("GET", &format!("{WS}/trace?lot=SUP-LOT-7&direction=forward&depth=5"), None)).await;
+    let forms: Vec<&str> = forward["nodes"].as_array().unwrap().iter().filter_map(|n| n["form"].as_str()).collect();
+    assert_eq!(forms.iter().filter(|f| **f == "shipment").count(), 2, "both shipments: {forward}");
+    assert!(forms.contains(&"ipqc"), "{forward}");
+    let (_, backward) =
+        app.send(root.request("GET", &format!("{WS}/trace?lot=FG-2026-11&direction=backward&depth=5"), None)).await;
+    let lots: Vec<&str> = backward["lots"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert!(lots.contains(&"SUP-LOT-7"), "the batch goes back to its material lot: {backward}");
+});

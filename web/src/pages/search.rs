@@ -43,13 +43,18 @@ pub fn SearchPage() -> impl IntoView {
     let ctx = ctx();
     let q = RwSignal::new(String::new());
     let form = RwSignal::new(String::new());
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
     let results = RwSignal::new(None::<Vec<Value>>);
     let search = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let ws = ctx.ws();
         let mut path = ws_path(&ws, &format!("/search?q={}", js_sys::encode_uri_component(&q.get_untracked())));
-        if !form.get_untracked().is_empty() {
-            path.push_str(&format!("&form={}", js_sys::encode_uri_component(&form.get_untracked())));
+        for (name, value) in [("form", form), ("from", from), ("to", to)] {
+            let value = value.get_untracked();
+            if !value.trim().is_empty() {
+                path.push_str(&format!("&{name}={}", js_sys::encode_uri_component(value.trim())));
+            }
         }
         spawn_local(async move {
             match ctx.client().get(&path).await {
@@ -65,6 +70,8 @@ pub fn SearchPage() -> impl IntoView {
                 prop:value=move || q.get() on:input=move |ev| q.set(event_target_value(&ev))/>
             <input data-test="search-form" aria-label=move || ctx.t("dash.form") placeholder=move || ctx.t("dash.form")
                 prop:value=move || form.get() on:input=move |ev| form.set(event_target_value(&ev))/>
+            <input type="date" aria-label=move || ctx.t("dash.from") on:change=move |ev| from.set(event_target_value(&ev))/>
+            <input type="date" aria-label=move || ctx.t("dash.to") on:change=move |ev| to.set(event_target_value(&ev))/>
             <button type="submit" class="primary" data-test="search-go">{move || ctx.t("search.go")}</button>
         </form>
         {move || results.get().map(|items| if items.is_empty() {
