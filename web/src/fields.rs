@@ -108,6 +108,7 @@ pub fn input(field: &Value, pointer: String, id: String, bind: Binding) -> AnyVi
     let p = pointer.clone();
     let text = move || text_value(&bind.value(&p));
     match kind.as_str() {
+        "relation" if !read_only => relation(field, pointer, id, bind),
         "text" | "user" | "relation" | "lot" | "barcode" => {
             let p = pointer.clone();
             let scan = matches!(kind.as_str(), "lot" | "barcode");
@@ -330,6 +331,54 @@ fn attachments(field: &Value, pointer: String, id: String, bind: Binding, read_o
             })}
             {move || error.get().map(|e| view! { <p class="field-error">{e}</p> })}
         </div>
+    }
+    .into_any()
+}
+
+/// A related record, picked from the target form's newest records by their display field
+/// (or their first text field); the record id is what is stored.
+fn relation(field: &Value, pointer: String, id: String, bind: Binding) -> AnyView {
+    let ctx = crate::app::ctx();
+    let target = field["form"].as_str().unwrap_or_default().to_owned();
+    let shown = field["display_field"].as_str().map(str::to_owned);
+    let choices = RwSignal::new(Vec::<(String, String)>::new());
+    leptos::task::spawn_local(async move {
+        let path = crate::api::ws_path(&ctx.ws(), &format!("/forms/{target}/records?limit=200&order=desc"));
+        if let Ok(body) = ctx.client().get(&path).await {
+            let list = body["items"].as_array().cloned().unwrap_or_default();
+            choices.set(
+                list.iter()
+                    .map(|r| {
+                        let rid = r["id"].as_str().unwrap_or_default().to_owned();
+                        let data = &r["data"];
+                        let label = shown
+                            .as_ref()
+                            .and_then(|k| data[k].as_str().map(str::to_owned))
+                            .or_else(|| {
+                                data.as_object().and_then(|o| o.values().find_map(|v| v.as_str().map(str::to_owned)))
+                            })
+                            .unwrap_or_else(|| rid.clone());
+                        (rid, label)
+                    })
+                    .collect(),
+            );
+        }
+    });
+    let (p1, p2) = (pointer.clone(), pointer);
+    view! {
+        <select id=id data-test="relation-select" on:change=move |ev| {
+            let v = event_target_value(&ev);
+            bind.set(&p2, if v.is_empty() { Value::Null } else { json!(v) });
+        }>
+            <option value="">"—"</option>
+            {move || {
+                let current = text_value(&bind.value(&p1));
+                choices.get().into_iter().map(|(rid, label)| {
+                    let selected = rid == current;
+                    view! { <option value=rid selected=selected>{label}</option> }
+                }).collect_view()
+            }}
+        </select>
     }
     .into_any()
 }

@@ -126,6 +126,19 @@ async fn flow(server: &Server, b: &Browser, name: &str) -> Step {
     b.wait_text("[data-test=search-hit] mark", "visual").await?;
     b.click("[data-test=search-hit]").await?;
     b.wait_text("[data-test=record-id]", &record).await?;
+    // The form's record list: one record, a filter that excludes it, then opens it.
+    b.goto(&format!("#/w/{ws}/forms/{form}/records")).await?;
+    b.wait_text("[data-test=records-total]", "1").await?;
+    b.find("[data-test=filter-field] option[value=select_1]").await?;
+    b.find("[data-test=filter-field]").await?.select_by_value("select_1").await.map_err(|e| e.to_string())?;
+    b.fill("[data-test=filter-value]", "b").await?;
+    b.click("[data-test=records-apply]").await?;
+    b.wait_text("[data-test=records-total]", "0").await?;
+    b.fill("[data-test=filter-value]", "a").await?;
+    b.click("[data-test=records-apply]").await?;
+    b.wait_text("[data-test=records-total]", "1").await?;
+    b.click("[data-test=record-row]").await?;
+    b.wait_text("[data-test=record-id]", &record).await?;
 
     // The dashboard counts it; a click on the bar lists it; the row opens it.
     b.goto(&format!("#/w/{ws}/dashboards")).await?;
@@ -193,6 +206,12 @@ async fn design(b: &Browser) -> Step {
         return Err(format!("after reordering the fields are {order:?}"));
     }
     b.find("[data-test=problems] .ok-text").await?;
+    // The live preview runs the engine in the browser: the computed field follows the number.
+    b.click("[data-test=preview-toggle]").await?;
+    b.fill("[data-test=preview] [data-test=field-number_1] input", "5").await?;
+    b.wait_text("[data-test=preview] [data-test=field-computed_1] [data-test=computed-value]", "10").await?;
+    b.click("[data-test=preview-toggle]").await?;
+    b.find("[data-test=properties]").await?;
     Ok(())
 }
 

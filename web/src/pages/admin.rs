@@ -121,11 +121,13 @@ fn Packs() -> impl IntoView {
         });
     };
     reload();
+    // Conflict resolutions chosen in the plan: "kind/key" -> path -> "ours" | "theirs".
+    let resolutions = RwSignal::new(serde_json::Map::new());
     let install = move |key: String, dry_run: bool| {
         let ws = ctx.ws();
+        let body = json!({"dry_run": dry_run, "resolutions": resolutions.get_untracked()});
         spawn_local(async move {
-            match ctx.client().post(&ws_path(&ws, &format!("/packs/{key}/install")), &json!({"dry_run": dry_run})).await
-            {
+            match ctx.client().post(&ws_path(&ws, &format!("/packs/{key}/install")), &body).await {
                 Ok(body) if dry_run => plan.set(Some((key, body))),
                 Ok(_) => {
                     plan.set(None);
@@ -177,7 +179,45 @@ fn Packs() -> impl IntoView {
             {move || plan.get().map(|(key, body)| view! {
                 <div class="plan" data-test="pack-plan">
                     <h3>{move || ctx.t("admin.plan")}" · "{key.clone()}</h3>
-                    <pre>{serde_json::to_string_pretty(&body["packs"]).unwrap_or_default()}</pre>
+                    {body["packs"].as_array().cloned().unwrap_or_default().into_iter().map(|p| view! {
+                        <h4>{p["pack"].as_str().unwrap_or_default().to_owned()}</h4>
+                        <ul class="steps">
+                            {p["steps"].as_array().cloned().unwrap_or_default().into_iter().map(|s| {
+                                let object = format!("{}/{}", s["kind"].as_str().unwrap_or_default(), s["key"].as_str().unwrap_or_default());
+                                let action = s["action"].as_str().unwrap_or_default().replace('_', " ");
+                                let conflicts = s["conflicts"].as_array().cloned().unwrap_or_default();
+                                view! {
+                                    <li class=format!("step {}", s["action"].as_str().unwrap_or_default())>
+                                        <code>{object.clone()}</code>" · "{action}
+                                        {s["reason"].as_str().map(|r| view! { <small class="muted">" — "{r.to_owned()}</small> })}
+                                        {conflicts.into_iter().map(|c| {
+                                            let path = c["path"].as_str().unwrap_or_default().to_owned();
+                                            let (o, pth) = (object.clone(), path.clone());
+                                            let show = |v: &Value| if v.is_null() { "—".to_owned() } else { v.to_string() };
+                                            view! {
+                                                <div class="conflict" data-test="pack-conflict">
+                                                    <code>{path.clone()}</code>
+                                                    <span>{move || ctx.t("admin.ours")}": "{show(&c["ours"])}</span>
+                                                    <span>{move || ctx.t("admin.theirs")}": "{show(&c["theirs"])}</span>
+                                                    <select on:change=move |ev| {
+                                                        let side = event_target_value(&ev);
+                                                        resolutions.update(|r| {
+                                                            let entry = r.entry(o.clone()).or_insert_with(|| json!({}));
+                                                            entry[pth.as_str()] = json!(side);
+                                                        });
+                                                    }>
+                                                        <option value="">"—"</option>
+                                                        <option value="ours">{move || ctx.t("admin.keep_ours")}</option>
+                                                        <option value="theirs">{move || ctx.t("admin.take_theirs")}</option>
+                                                    </select>
+                                                </div>
+                                            }
+                                        }).collect_view()}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }).collect_view()}
                     <button class="primary" on:click=move |_| install(key.clone(), false)>{move || ctx.t("admin.apply")}</button>
                     <button on:click=move |_| plan.set(None)>{move || ctx.t("cancel")}</button>
                 </div>

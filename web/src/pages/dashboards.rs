@@ -100,6 +100,25 @@ pub fn DashboardPage(key: String) -> impl IntoView {
     load();
     // A click on a chart element: the widget's report with the shared filters applied (the
     // engine does this the same way as the server), narrowed to the element.
+    // A widget's table as CSV, with the shared filters applied (single-report widgets).
+    let export_widget = move |widget_key: String| {
+        let Some(def) = definition.get_untracked() else { return };
+        let Ok(dashboard) = parse_dashboard(&def) else { return };
+        let Some(widget) = dashboard.widgets.iter().find(|w| w.key == widget_key) else { return };
+        let Some(spec) =
+            dashboard.widget_reports(widget, &filters.get_untracked()).ok().and_then(|s| s.into_iter().next())
+        else {
+            return;
+        };
+        let body = json!({"report": spec, "format": "csv"});
+        let ws = ctx.ws();
+        spawn_local(async move {
+            match ctx.client().download(&ws_path(&ws, "/reports/export"), &body).await {
+                Ok(url) => save_as(&url, &format!("{widget_key}.csv")),
+                Err(e) => ctx.fail(e.message),
+            }
+        });
+    };
     let pick_for = move |widget_key: String| {
         Callback::new(move |point: Map<String, Value>| {
             let Some(def) = definition.get_untracked() else { return };
@@ -159,9 +178,14 @@ pub fn DashboardPage(key: String) -> impl IntoView {
                     (result, _) if !result.is_null() => chart(result, pick_for(key.clone())),
                     (_, error) => view! { <p class="error">{error["message"].as_str().unwrap_or_default().to_owned()}</p> }.into_any(),
                 };
+                let export_key = key.clone();
                 view! {
                     <section class="card widget" style=style data-test=format!("widget-{key}")>
-                        <h3>{w["title"].as_str().unwrap_or_default().to_owned()}</h3>
+                        <div class="widget-head">
+                            <h3>{w["title"].as_str().unwrap_or_default().to_owned()}</h3>
+                            <button class="link" data-test="widget-export" aria-label=move || ctx.t("dash.export")
+                                on:click=move |_| export_widget(export_key.clone())>"CSV"</button>
+                        </div>
                         {body}
                     </section>
                 }

@@ -135,7 +135,7 @@ pub fn RecordList(key: String) -> impl IntoView {
                 {["contains", "eq", "ne", "gt", "gte", "lt", "lte"].into_iter().map(|op| view! { <option value=op>{op}</option> }).collect_view()}
             </select>
             <input data-test="filter-value" aria-label=move || ctx.t("records.filter_value") prop:value=move || filter_value.get() on:input=move |ev| filter_value.set(event_target_value(&ev))/>
-            <button type="submit">{move || ctx.t("records.apply")}</button>
+            <button type="submit" data-test="records-apply">{move || ctx.t("records.apply")}</button>
             <details class="column-chooser">
                 <summary>{move || ctx.t("records.columns")}</summary>
                 {move || columns.get().into_iter().map(|(k, l)| {
