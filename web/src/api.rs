@@ -97,6 +97,14 @@ impl Client {
         })
     }
 
+    /// A form's latest published version and its definition (`None`: only a draft so far).
+    pub async fn latest_definition(&self, ws: &str, form: &str) -> Result<Option<(i64, Value)>, ApiError> {
+        let found = self.get(&ws_path(ws, &format!("/forms/{form}"))).await?;
+        let Some(version) = found["latest_version"].as_i64() else { return Ok(None) };
+        let published = self.get(&ws_path(ws, &format!("/forms/{form}/versions/{version}"))).await?;
+        Ok(Some((version, published["definition"].clone())))
+    }
+
     /// Uploads a file (a photo from the camera, a document) as the raw body.
     pub async fn upload(&self, path: &str, file: &web_sys::File) -> Result<Value, ApiError> {
         let init = RequestInit::new();

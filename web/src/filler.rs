@@ -306,16 +306,9 @@ pub fn FillPage(key: String) -> impl IntoView {
     {
         let (ws, key) = (ws.clone(), key.clone());
         spawn_local(async move {
-            let client = ctx.client();
-            let form = match client.get(&ws_path(&ws, &format!("/forms/{key}"))).await {
-                Ok(form) => form,
-                Err(e) => return ctx.fail(e.message),
-            };
-            let Some(version) = form["latest_version"].as_i64() else {
-                return ctx.fail(ctx.t("fill.not_published"));
-            };
-            match client.get(&ws_path(&ws, &format!("/forms/{key}/versions/{version}"))).await {
-                Ok(v) => definition.set(Some((version, v["definition"].clone()))),
+            match ctx.client().latest_definition(&ws, &key).await {
+                Ok(Some(latest)) => definition.set(Some(latest)),
+                Ok(None) => ctx.fail(ctx.t("fill.not_published")),
                 Err(e) => ctx.fail(e.message),
             }
         });

@@ -20,5 +20,16 @@ pub mod workflow;
 
 /// Mounts the app on `<body>`.
 pub fn start() {
+    // A bug must not leave a silently dead page: say so, and log what happened.
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&info.to_string().into());
+        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+            let _ = body.insert_adjacent_html(
+                "afterbegin",
+                "<div class=\"notice bad\" role=\"alert\">Formwork stopped because of an error; please reload the page. \
+                 Formwork 出错已停止，请刷新页面。</div>",
+            );
+        }
+    }));
     leptos::mount::mount_to_body(app::App);
 }

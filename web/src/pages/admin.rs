@@ -25,6 +25,18 @@ pub fn Admin() -> impl IntoView {
     }
 }
 
+/// After a change: the notice, then `then` (a reload) — or the error. (Called after an
+/// await, where there is no reactive owner to look the context up from: it is passed in.)
+fn settle(ctx: crate::app::Ctx, result: Result<Value, crate::api::ApiError>, done: &'static str, then: impl FnOnce()) {
+    match result {
+        Ok(_) => {
+            ctx.ok(ctx.t(done));
+            then();
+        }
+        Err(e) => ctx.fail(e.describe()),
+    }
+}
+
 fn items(body: &Value) -> Vec<Value> {
     body["items"].as_array().cloned().unwrap_or_default()
 }
@@ -52,13 +64,7 @@ fn Members() -> impl IntoView {
             roles.get_untracked().split(',').map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).collect();
         let body = json!({"username": username.get_untracked().trim(), "roles": list});
         spawn_local(async move {
-            match ctx.client().put(&ws_path(&ws, "/members"), &body).await {
-                Ok(_) => {
-                    ctx.ok(ctx.t("admin.saved"));
-                    reload();
-                }
-                Err(e) => ctx.fail(e.message),
-            }
+            settle(ctx, ctx.client().put(&ws_path(&ws, "/members"), &body).await, "admin.saved", reload);
         });
     };
     view! {
@@ -141,13 +147,8 @@ fn Packs() -> impl IntoView {
     let uninstall = move |key: String| {
         let ws = ctx.ws();
         spawn_local(async move {
-            match ctx.client().post(&ws_path(&ws, &format!("/packs/{key}/uninstall")), &json!({})).await {
-                Ok(_) => {
-                    ctx.ok(ctx.t("admin.uninstalled"));
-                    reload();
-                }
-                Err(e) => ctx.fail(e.describe()),
-            }
+            let done = ctx.client().post(&ws_path(&ws, &format!("/packs/{key}/uninstall")), &json!({})).await;
+            settle(ctx, done, "admin.uninstalled", reload);
         });
     };
     view! {
@@ -261,10 +262,8 @@ fn Outbox() -> impl IntoView {
                                 <td>{dead.then(|| view! { <button on:click=move |_| {
                                     let (ws, id) = (ctx.ws(), id.clone());
                                     spawn_local(async move {
-                                        match ctx.client().post(&ws_path(&ws, &format!("/outbox/{id}/retry")), &json!({})).await {
-                                            Ok(_) => { ctx.ok(ctx.t("admin.retried")); reload(); }
-                                            Err(e) => ctx.fail(e.message),
-                                        }
+                                        let done = ctx.client().post(&ws_path(&ws, &format!("/outbox/{id}/retry")), &json!({})).await;
+                                        settle(ctx, done, "admin.retried", reload);
                                     });
                                 }>{move || ctx.t("admin.retry")}</button> })}</td>
                             </tr>
@@ -326,13 +325,7 @@ fn Connectors() -> impl IntoView {
             } else {
                 client.post(&ws_path(&ws, "/connectors"), &body).await
             };
-            match saved {
-                Ok(_) => {
-                    ctx.ok(ctx.t("admin.saved"));
-                    reload();
-                }
-                Err(e) => ctx.fail(e.message),
-            }
+            settle(ctx, saved, "admin.saved", reload);
         });
     };
     view! {

@@ -403,14 +403,9 @@ fn WidgetBuilder(
             let key = event_target_value(&ev);
             form.set(key.clone());
             let ws = ws.clone();
-            let version = forms.with_untracked(|f| {
-                f.iter().find(|x| x["key"] == json!(key)).and_then(|x| x["latest_version"].as_i64())
-            });
             spawn_local(async move {
-                if let Some(v) = version
-                    && let Ok(d) = ctx.client().get(&ws_path(&ws, &format!("/forms/{key}/versions/{v}"))).await
-                {
-                    fields.set(columns_of(&d["definition"]));
+                if let Ok(Some((_, definition))) = ctx.client().latest_definition(&ws, &key).await {
+                    fields.set(columns_of(&definition));
                 }
             });
         }

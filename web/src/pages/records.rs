@@ -84,11 +84,8 @@ pub fn RecordList(key: String) -> impl IntoView {
     {
         let (ws, key, load) = (ws.clone(), key.clone(), load.clone());
         spawn_local(async move {
-            if let Ok(form) = ctx.client().get(&ws_path(&ws, &format!("/forms/{key}"))).await
-                && let Some(v) = form["latest_version"].as_i64()
-                && let Ok(version) = ctx.client().get(&ws_path(&ws, &format!("/forms/{key}/versions/{v}"))).await
-            {
-                let cols = columns_of(&version["definition"]);
+            if let Ok(Some((_, definition))) = ctx.client().latest_definition(&ws, &key).await {
+                let cols = columns_of(&definition);
                 shown.set(cols.iter().take(6).map(|(k, _)| k.clone()).collect());
                 columns.set(cols);
             }

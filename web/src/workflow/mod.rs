@@ -221,16 +221,9 @@ pub fn WorkflowDesigner(key: String) -> impl IntoView {
                     latest.set(w["latest_version"].as_i64());
                     loaded.set(true);
                     let form = w["form"].as_str().unwrap_or_default().to_owned();
-                    if let Ok(f) = client.get(&ws_path(&ws, &format!("/forms/{form}"))).await
-                        && let Some(v) = f["latest_version"].as_i64()
-                        && let Ok(version) = client.get(&ws_path(&ws, &format!("/forms/{form}/versions/{v}"))).await
-                    {
-                        flow.fields.set(
-                            crate::pages::records::columns_of(&version["definition"])
-                                .into_iter()
-                                .map(|(k, _)| k)
-                                .collect(),
-                        );
+                    if let Ok(Some((_, definition))) = client.latest_definition(&ws, &form).await {
+                        flow.fields
+                            .set(crate::pages::records::columns_of(&definition).into_iter().map(|(k, _)| k).collect());
                     }
                 }
                 Err(e) => ctx.fail(e.message),
