@@ -63,7 +63,8 @@ pub struct Binding {
 
 impl Binding {
     fn value(&self, pointer: &str) -> Value {
-        self.data.with(|d| get_at(d, pointer))
+        // `try_`: an upload may finish after the form was left.
+        self.data.try_with(|d| get_at(d, pointer)).unwrap_or(Value::Null)
     }
 
     fn set(&self, pointer: &str, value: Value) {
@@ -109,6 +110,7 @@ pub fn input(field: &Value, pointer: String, id: String, bind: Binding) -> AnyVi
     let text = move || text_value(&bind.value(&p));
     match kind.as_str() {
         "relation" if !read_only => relation(field, pointer, id, bind),
+        "user" if !read_only => user(pointer, id, bind),
         "text" | "user" | "relation" | "lot" | "barcode" => {
             let p = pointer.clone();
             let scan = matches!(kind.as_str(), "lot" | "barcode");
@@ -376,6 +378,45 @@ fn relation(field: &Value, pointer: String, id: String, bind: Binding) -> AnyVie
                 choices.get().into_iter().map(|(rid, label)| {
                     let selected = rid == current;
                     view! { <option value=rid selected=selected>{label}</option> }
+                }).collect_view()
+            }}
+        </select>
+    }
+    .into_any()
+}
+
+/// A user of the workspace, picked by name; the user id is what is stored.
+fn user(pointer: String, id: String, bind: Binding) -> AnyView {
+    let ctx = crate::app::ctx();
+    let members = RwSignal::new(Vec::<(String, String)>::new());
+    leptos::task::spawn_local(async move {
+        if let Ok(body) = ctx.client().get(&crate::api::ws_path(&ctx.ws(), "/members")).await {
+            let text = |m: &Value, k: &str| m[k].as_str().unwrap_or_default().to_owned();
+            members.set(
+                body["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| {
+                        let name = text(m, "display_name");
+                        (text(m, "id"), if name.is_empty() { text(m, "username") } else { name })
+                    })
+                    .collect(),
+            );
+        }
+    });
+    let (p1, p2) = (pointer.clone(), pointer);
+    view! {
+        <select id=id data-test="user-select" on:change=move |ev| {
+            let v = event_target_value(&ev);
+            bind.set(&p2, if v.is_empty() { Value::Null } else { json!(v) });
+        }>
+            <option value="">"—"</option>
+            {move || {
+                let current = text_value(&bind.value(&p1));
+                members.get().into_iter().map(|(uid, name)| {
+                    let selected = uid == current;
+                    view! { <option value=uid selected=selected>{name}</option> }
                 }).collect_view()
             }}
         </select>

@@ -275,11 +275,12 @@ pub fn WorkflowDesigner(key: String) -> impl IntoView {
         move || {
             let (ws, key) = (ws.clone(), key.clone());
             async move {
-                let body = def.get_untracked();
+                // The designer may be gone by the time a pause ends (signals disposed).
+                let Some(body) = def.try_get_untracked() else { return false };
                 match ctx.client().put(&ws_path(&ws, &format!("/workflows/{key}")), &body).await {
                     Ok(saved) => {
                         // Edited again meanwhile: those edits save on their own pause.
-                        if def.with_untracked(|d| d == &body) {
+                        if def.try_with_untracked(|d| d == &body) == Some(true) {
                             flow.dirty.set(false);
                         }
                         problems.set(issues_of(&saved));
@@ -305,7 +306,7 @@ pub fn WorkflowDesigner(key: String) -> impl IntoView {
             let save = save.clone();
             set_timeout(
                 move || {
-                    if flow.edits.get_untracked() == n {
+                    if flow.edits.try_get_untracked() == Some(n) {
                         spawn_local(async move {
                             save().await;
                         });
