@@ -126,6 +126,13 @@ async fn flow(server: &Server, b: &Browser, name: &str) -> Step {
     b.wait_text("[data-test=search-hit] mark", "visual").await?;
     b.click("[data-test=search-hit]").await?;
     b.wait_text("[data-test=record-id]", &record).await?;
+    // The lot the record produces: its backward trace (where it came from) shows the record,
+    // and the node opens it.
+    b.goto(&format!("#/w/{ws}/trace")).await?;
+    b.fill("[data-test=trace-lot]", &format!("LOT-{form}")).await?;
+    b.click("[data-test=trace-go]").await?;
+    b.click("[data-test=trace-node]").await?;
+    b.wait_text("[data-test=record-id]", &record).await?;
     // The form's record list: one record, a filter that excludes it, then opens it.
     b.goto(&format!("#/w/{ws}/forms/{form}/records")).await?;
     b.wait_text("[data-test=records-total]", "1").await?;
@@ -184,6 +191,9 @@ async fn design(b: &Browser) -> Step {
 
     b.drag("[data-test=palette-attachment]", fields, "end").await?;
     b.find("[data-test=item-attachment_1]").await?;
+    b.drag("[data-test=palette-lot]", fields, "end").await?;
+    b.find("[data-test=item-lot_1]").await?;
+    b.find("[data-test=prop-trace]").await?.select_by_value("produces").await.map_err(|e| e.to_string())?;
     b.drag("[data-test=palette-computed]", fields, "end").await?;
     b.find("[data-test=item-computed_1]").await?;
     // Live feedback: a rule that does not compile is reported on the spot, then fixed.
@@ -202,7 +212,9 @@ async fn design(b: &Browser) -> Step {
     // Reorder: the computed field's handle dragged onto the top edge of the first item.
     b.drag("[data-test=item-computed_1] [data-test=handle]", "[data-test=item-number_1]", "top").await?;
     let order = b.tests_of("[data-test=drop-fields] > .item").await?;
-    if order != ["item-computed_1", "item-number_1", "item-select_1", "item-subtable_1", "item-attachment_1"] {
+    if order
+        != ["item-computed_1", "item-number_1", "item-select_1", "item-subtable_1", "item-attachment_1", "item-lot_1"]
+    {
         return Err(format!("after reordering the fields are {order:?}"));
     }
     b.find("[data-test=problems] .ok-text").await?;
@@ -309,6 +321,7 @@ async fn fill(b: &Browser, ws: &str, form: &str) -> Step<String> {
     b.find("[data-test=fill-form]").await?;
     b.click("[data-test=add-row-subtable_1]").await?;
     b.fill("[data-test=field-subtable_1-0-text_1] input", "visual ok").await?;
+    b.fill("[data-test=field-lot_1] input", &format!("LOT-{form}")).await?;
     b.find("[data-test=field-select_1] select").await?.select_by_value("a").await.map_err(|e| e.to_string())?;
     // A photo, as a phone's camera would hand it over.
     let photo = std::env::temp_dir().join(format!("formwork-e2e-{form}.png"));

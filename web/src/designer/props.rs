@@ -110,6 +110,30 @@ fn options_input(design: Design, item: String) -> AnyView {
     .into_any()
 }
 
+/// What a lot field means for traceability: the record produces, consumes or only refers to
+/// the lot (nothing: not traced).
+fn trace_input(design: Design, item: String) -> AnyView {
+    let ctx = ctx();
+    let (i1, i2) = (item.clone(), item);
+    view! {
+        <label>{move || ctx.t("prop.trace")}
+            <select data-test="prop-trace" on:change=move |ev| {
+                let v = event_target_value(&ev);
+                write(design, &i2, "/trace", if v.is_empty() { Value::Null } else { json!(v) });
+            }>
+                {[("", "prop.trace_none"), ("produces", "prop.trace_produces"), ("consumes", "prop.trace_consumes"), ("refers", "prop.trace_refers")]
+                    .into_iter()
+                    .map(|(value, label)| {
+                        let i = i1.clone();
+                        view! { <option value=value selected=move || read(design, &i, "/trace") == value>{move || ctx.t(label)}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+    .into_any()
+}
+
 /// Renames the item; a key must be new and of `a-z0-9_`.
 fn key_input(design: Design, item: String) -> AnyView {
     let ctx = ctx();
@@ -199,6 +223,7 @@ fn panel(design: Design, item: String, problems: Memo<Vec<(String, String)>>) ->
             parts.push(number_input(design, item.clone(), "/max_rows", "prop.max_rows", true));
         }
         "attachment" => parts.push(number_input(design, item.clone(), "/max_files", "prop.max_files", true)),
+        "lot" | "barcode" => parts.push(trace_input(design, item.clone())),
         _ => {}
     }
     if !layout {
