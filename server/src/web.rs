@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderValue, Response, StatusCode};
 
@@ -20,10 +20,11 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wa
 
 struct Asset {
     content_type: &'static str,
-    plain: Vec<u8>,
+    // `Bytes`: every response shares the one copy read at start (the wasm is ~1 MB).
+    plain: Bytes,
     /// The gzip and brotli files `cargo xtask web` wrote beside it, when there are some.
-    gzip: Option<Vec<u8>>,
-    brotli: Option<Vec<u8>>,
+    gzip: Option<Bytes>,
+    brotli: Option<Bytes>,
 }
 
 /// The built app, by URL path (`/` is index.html).
@@ -43,9 +44,9 @@ impl WebBundle {
             if !path.is_file() || name.ends_with(".gz") || name.ends_with(".br") {
                 continue;
             }
-            let plain = std::fs::read(&path)?;
-            let gzip = std::fs::read(dir.join(format!("{name}.gz"))).ok();
-            let brotli = std::fs::read(dir.join(format!("{name}.br"))).ok();
+            let plain = Bytes::from(std::fs::read(&path)?);
+            let gzip = std::fs::read(dir.join(format!("{name}.gz"))).ok().map(Bytes::from);
+            let brotli = std::fs::read(dir.join(format!("{name}.br"))).ok().map(Bytes::from);
             let url = if name == "index.html" { "/".to_owned() } else { format!("/{name}") };
             assets.insert(url, Asset { content_type: content_type(&name), plain, gzip, brotli });
         }
