@@ -18,6 +18,7 @@ mod m20261121_000009_dashboards;
 mod m20261121_000010_pack_installs;
 mod m20261121_000011_lot_links;
 mod m20261121_000012_attachments;
+mod m20261121_000013_rollups;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000010_pack_installs::Migration),
             Box::new(m20261121_000011_lot_links::Migration),
             Box::new(m20261121_000012_attachments::Migration),
+            Box::new(m20261121_000013_rollups::Migration),
         ]
     }
 }

@@ -79,6 +79,7 @@ impl AppState {
         tokio::spawn(crate::workflows::timers::run(self.db.clone(), self.runner.clone(), stop.clone()));
         tokio::spawn(crate::workflows::schedules::run(self.db.clone(), self.runner.clone(), stop.clone()));
         tokio::spawn(crate::trace::run(self.db.clone(), self.forms.clone(), stop.clone()));
+        tokio::spawn(crate::reports::rollups::run(self.db.clone(), self.forms.clone(), stop.clone()));
         tokio::spawn(crate::search::run(self.db.clone(), self.forms.clone(), self.search.clone(), stop.clone()));
         tokio::spawn(crate::workflows::outbox::run(
             self.db.clone(),

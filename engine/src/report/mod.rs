@@ -6,6 +6,7 @@ mod control;
 mod dashboard;
 mod dates;
 mod plan;
+pub mod rollup;
 mod shape;
 mod spec;
 

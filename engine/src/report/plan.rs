@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::dates::{add_days, add_months, parse_date, weekday};
@@ -11,7 +12,8 @@ use super::spec::{Bucket, ChartKind, Condition, FieldCondition, Function, Op, Re
 use crate::form::{Code, Date, Field, FieldKind, Issue, data_fields};
 
 /// What kind of values a source holds, which decides how SQL reads and compares them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     Number,
     Text,
@@ -29,7 +31,8 @@ pub enum Kind {
 }
 
 /// Where a value comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Source {
     Field {
         key: String,
@@ -50,7 +53,8 @@ impl Source {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Cond {
     And(Vec<Cond>),
     Or(Vec<Cond>),

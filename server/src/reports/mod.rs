@@ -3,6 +3,7 @@
 //! their groups do.
 
 pub mod export;
+pub mod rollups;
 pub mod sql;
 
 use engine::report::{Column, Plan, ResultRow};
@@ -105,8 +106,35 @@ pub async fn records(
     Ok(record::Entity::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, query.values)).all(db).await?)
 }
 
-/// The groups of `plan` over the records in `scope`, sorted, with cumulative shares, limited.
+/// The groups of `plan` over the records in `scope`, sorted, with cumulative shares, limited:
+/// from a rollup's cells where a ready rollup covers the report and the caller sees every
+/// record, else from the records.
 pub async fn run(db: &impl ConnectionTrait, plan: &Plan, scope: &Scope<'_>) -> Result<Vec<ResultRow>, ApiError> {
+    if let Some(rows) = run_rollup(db, plan, scope).await? {
+        return Ok(rows);
+    }
+    run_direct(db, plan, scope).await
+}
+
+/// `plan` answered from a rollup, if one can answer it for `scope`.
+pub async fn run_rollup(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    scope: &Scope<'_>,
+) -> Result<Option<Vec<ResultRow>>, ApiError> {
+    // A rollup sums every record: a caller limited to their own cannot use it.
+    if scope.own.is_some() {
+        return Ok(None);
+    }
+    let Some((id, cells)) = rollups::find(db, scope.workspace_id, scope.form_id, scope.offset_minutes, plan).await?
+    else {
+        return Ok(None);
+    };
+    rollups::cells::run(db, plan, &cells, &id).await.map(Some)
+}
+
+/// `plan` answered from the records.
+pub async fn run_direct(db: &impl ConnectionTrait, plan: &Plan, scope: &Scope<'_>) -> Result<Vec<ResultRow>, ApiError> {
     let backend = db.get_database_backend();
     let top_values = top_values(db, plan, scope).await?;
 
@@ -134,6 +162,11 @@ pub async fn run(db: &impl ConnectionTrait, plan: &Plan, scope: &Scope<'_>) -> R
     let cap = query.param((MAX_GROUPS + 1) as i64);
     sql.push_str(&format!(" LIMIT {cap}"));
     let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, query.values)).await?;
+    collect(plan, rows)
+}
+
+/// The rows of a report's aggregate query (dimensions, then measures), finished.
+pub(crate) fn collect(plan: &Plan, rows: Vec<sea_orm::QueryResult>) -> Result<Vec<ResultRow>, ApiError> {
     if rows.len() > MAX_GROUPS {
         return Err(ApiError::new(
             "too_many_groups",

@@ -32,7 +32,12 @@ pub struct Query {
 
 impl Query {
     pub fn new(backend: DbBackend, offset: i32, plan: &Plan) -> Query {
-        Query { backend, values: Vec::new(), offset, rows: plan.rows.clone(), joins: RefCell::default() }
+        Query::over(backend, offset, plan.rows.clone())
+    }
+
+    /// A query over records flattened over the subtable `rows`, if any.
+    pub fn over(backend: DbBackend, offset: i32, rows: Option<String>) -> Query {
+        Query { backend, values: Vec::new(), offset, rows, joins: RefCell::default() }
     }
 
     /// Where a field path's JSON lives and its key there: `key` in the record, `rows.key` in
@@ -76,7 +81,7 @@ impl Query {
     }
 
     /// The value as a number, NULL where it is not one.
-    fn number(&self, source: &Source) -> String {
+    pub fn number(&self, source: &Source) -> String {
         if let Source::Field { kind: Kind::Samples, .. } = source {
             // One sampled value of the exploded measurement (see `from`).
             return if self.pg() {
@@ -125,8 +130,24 @@ impl Query {
         }
     }
 
-    fn bucket(&self, source: &Source, bucket: Bucket) -> String {
-        let at = self.local_time(source);
+    pub fn bucket(&self, source: &Source, bucket: Bucket) -> String {
+        self.format_time(&self.local_time(source), bucket)
+    }
+
+    /// A rollup's day key (`YYYY-MM-DD` text) in a bucket: the same labels as [`Self::bucket`].
+    pub fn bucket_of_day(&self, day: &str, bucket: Bucket) -> String {
+        match bucket {
+            Bucket::Day => return day.to_owned(),
+            Bucket::Month => return format!("substr({day}, 1, 7)"),
+            Bucket::Year => return format!("substr({day}, 1, 4)"),
+            _ => {}
+        }
+        let at = if self.pg() { format!("to_date({day}, 'YYYY-MM-DD')::timestamp") } else { day.to_owned() };
+        self.format_time(&at, bucket)
+    }
+
+    /// A local timestamp (PostgreSQL `timestamp`, SQLite text) as a bucket's label.
+    fn format_time(&self, at: &str, bucket: Bucket) -> String {
         if self.pg() {
             let format = match bucket {
                 Bucket::Day => "YYYY-MM-DD",
@@ -184,6 +205,15 @@ impl Query {
     /// one per sampled value of a charted measurement (a single number is one sample). Render
     /// it after every other part of the query.
     pub fn from(&self, plan: &Plan) -> String {
+        let exploded = match plan.exploded().map(|i| &plan.dimensions[i].source) {
+            Some(Source::Field { key, .. }) => Some(key.as_str()),
+            _ => None,
+        };
+        self.from_parts(exploded, plan.sampled())
+    }
+
+    /// [`Self::from`] for a list field exploded into its options and a sampled measurement.
+    pub fn from_parts(&self, exploded: Option<&str>, sampled: Option<&str>) -> String {
         let mut from = String::from("records");
         if let Some(rows) = &self.rows {
             from.push_str(&if self.pg() {
@@ -200,7 +230,7 @@ impl Query {
         }
         // The explosions below may read related records too: work them out before the joins.
         let mut tail = String::new();
-        if let Some(Source::Field { key, .. }) = plan.exploded().map(|i| &plan.dimensions[i].source) {
+        if let Some(key) = exploded {
             tail.push_str(&if self.pg() {
                 let element = self.element(key);
                 format!(
@@ -214,7 +244,7 @@ impl Query {
         }
         // A measurement is stored as `{"values": [...], ...}` once processed; a bare list or
         // number is accepted too.
-        if let Some(key) = plan.sampled() {
+        if let Some(key) = sampled {
             tail.push_str(&if self.pg() {
                 let element = self.element(key);
                 format!(

@@ -23,6 +23,7 @@ mod processes;
 mod records;
 mod report_datasets;
 mod reports;
+mod rollups;
 mod schedules;
 mod search;
 mod tokens;

@@ -29,6 +29,10 @@ async fn set_deleted(
     let found = super::load(state, access, &txn, id, Action::Delete, !delete).await?;
     let now = now_ms();
     let deleted_at = if delete { Some(now) } else { None };
+    let ids = [found.id.clone()];
+    if delete {
+        crate::reports::rollups::changing(&txn, &access.workspace.id, &found.form_id, &ids, -1).await?;
+    }
     record::Entity::update_many()
         .col_expr(record::Column::DeletedAt, Expr::value(deleted_at))
         .col_expr(record::Column::Version, Expr::value(found.version + 1))
@@ -36,6 +40,9 @@ async fn set_deleted(
         .filter(record::Column::Id.eq(found.id.as_str()))
         .exec(&txn)
         .await?;
+    if !delete {
+        crate::reports::rollups::changing(&txn, &access.workspace.id, &found.form_id, &ids, 1).await?;
+    }
     // A deleted record frees its unique values; restoring claims them again, unless another
     // record took one meanwhile.
     if delete {
