@@ -79,11 +79,27 @@ pub enum KeyTest {
 /// A measure computed from a rollup's parts (indices into [`Shape::parts`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum CellMeasure {
-    Count { count: usize },
-    Sum { sum: usize, numbers: usize },
-    Avg { sum: usize, numbers: usize },
-    Rate { when: usize, count: usize },
-    Ppm { defects: usize, defect_numbers: usize, units: usize, unit_numbers: usize },
+    Count {
+        count: usize,
+    },
+    Sum {
+        sum: usize,
+        numbers: usize,
+    },
+    Avg {
+        sum: usize,
+        numbers: usize,
+    },
+    Rate {
+        when: usize,
+        count: usize,
+    },
+    Ppm {
+        defects: usize,
+        defect_numbers: usize,
+        units: usize,
+        unit_numbers: usize,
+    },
     /// Filled in after the query (cumulative share).
     Later,
 }
@@ -195,8 +211,7 @@ pub fn needs(plan: &Plan, offset_minutes: i32) -> Option<Needs> {
             return None;
         }
         let dated = matches!(dimension.source.kind(), Kind::Date | Kind::Datetime);
-        let key =
-            if dated { Key::Day(dimension.source.clone()) } else { Key::Value(dimension.source.clone()) };
+        let key = if dated { Key::Day(dimension.source.clone()) } else { Key::Value(dimension.source.clone()) };
         push_unique(&mut keys, key);
     }
     let mut parts = vec![Part::Count];
@@ -254,11 +269,8 @@ pub fn rewrite(plan: &Plan, needs: &Needs, shape: &Shape) -> Option<CellPlan> {
     let mut dimensions = Vec::new();
     for dimension in &plan.dimensions {
         let dated = matches!(dimension.source.kind(), Kind::Date | Kind::Datetime);
-        let index = if dated {
-            key(&Key::Day(dimension.source.clone()))?
-        } else {
-            key(&Key::Value(dimension.source.clone()))?
-        };
+        let index =
+            if dated { key(&Key::Day(dimension.source.clone()))? } else { key(&Key::Value(dimension.source.clone()))? };
         dimensions.push((index, if dated { Some(dimension.bucket.unwrap_or(Bucket::Day)) } else { None }));
     }
     let mut filters = Vec::new();

@@ -207,7 +207,8 @@ on_both!(rollups_answer_as_the_records_do_through_every_change, |app: TestApp| a
 
     let (status, body) = app.send(root.request("POST", &format!("{WS}/dashboards"), Some(&dashboard()))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let created = server::reports::rollups::sync_workspace(&app.db, &app.state.forms, &fixture.workspace_id).await.unwrap();
+    let created =
+        server::reports::rollups::sync_workspace(&app.db, &app.state.forms, &fixture.workspace_id).await.unwrap();
     assert_eq!(created, widgets().len(), "one rollup per widget");
     assert!(fixture.rollup(&app, &fixture.plan(spec, &[])).await.is_none(), "a building rollup does not answer");
 
@@ -216,15 +217,30 @@ on_both!(rollups_answer_as_the_records_do_through_every_change, |app: TestApp| a
     let rollups = server::reports::rollups::of_form(&app.db, &fixture.workspace_id, &fixture.form_id).await.unwrap();
     for rollup in &rollups {
         for _ in 0..3 {
-            assert!(!server::reports::rollups::build_chunk(&app.db, &fixture.workspace_id, &rollup.id, 300).await.unwrap());
+            assert!(
+                !server::reports::rollups::build_chunk(&app.db, &fixture.workspace_id, &rollup.id, 300).await.unwrap()
+            );
         }
     }
     for (n, id) in [&seeded[10], &seeded[1_500]].into_iter().enumerate() {
-        patch(&app, &root, id, 1, json!({"supplier": format!("sup-0{n}"), "defects": 4, "result": "reject", "cost": 99.5})).await;
+        patch(
+            &app,
+            &root,
+            id,
+            1,
+            json!({"supplier": format!("sup-0{n}"), "defects": 4, "result": "reject", "cost": 99.5}),
+        )
+        .await;
     }
     let (early, _) = submit(&app, &root, &record(&mut random)).await;
-    assert_eq!(app.send(root.request("DELETE", &format!("{WS}/records/{}", seeded[20]), None)).await.0, StatusCode::NO_CONTENT);
-    assert_eq!(app.send(root.request("DELETE", &format!("{WS}/records/{}", seeded[1_900]), None)).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.send(root.request("DELETE", &format!("{WS}/records/{}", seeded[20]), None)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.send(root.request("DELETE", &format!("{WS}/records/{}", seeded[1_900]), None)).await.0,
+        StatusCode::NO_CONTENT
+    );
     for rollup in &rollups {
         while !server::reports::rollups::build_chunk(&app.db, &fixture.workspace_id, &rollup.id, 300).await.unwrap() {}
     }
@@ -239,10 +255,20 @@ on_both!(rollups_answer_as_the_records_do_through_every_change, |app: TestApp| a
         if id == &seeded[20] {
             continue;
         }
-        patch(&app, &root, id, 1, json!({"supplier": "sup-08", "defects": i % 4, "cost": null, "defect_codes": ["dent"]})).await;
+        patch(
+            &app,
+            &root,
+            id,
+            1,
+            json!({"supplier": "sup-08", "defects": i % 4, "cost": null, "defect_codes": ["dent"]}),
+        )
+        .await;
     }
     for id in submitted.iter().take(5).chain(seeded.iter().skip(300).take(5)) {
-        assert_eq!(app.send(root.request("DELETE", &format!("{WS}/records/{id}"), None)).await.0, StatusCode::NO_CONTENT);
+        assert_eq!(
+            app.send(root.request("DELETE", &format!("{WS}/records/{id}"), None)).await.0,
+            StatusCode::NO_CONTENT
+        );
     }
     for id in [&submitted[0], &seeded[20]] {
         let (status, body) = app.send(root.request("POST", &format!("{WS}/records/{id}/restore"), None)).await;
@@ -264,7 +290,8 @@ on_both!(rollups_answer_as_the_records_do_through_every_change, |app: TestApp| a
     // Over HTTP the dashboard answers the same as the report run on the records.
     let plan = fixture.plan(spec, &[]);
     let direct = server::reports::run_direct(&app.db, &plan, &fixture.scope(None)).await.unwrap();
-    let (status, body) = app.send(root.request("POST", &format!("{WS}/dashboards/cockpit/run"), Some(&json!({})))).await;
+    let (status, body) =
+        app.send(root.request("POST", &format!("{WS}/dashboards/cockpit/run"), Some(&json!({})))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let rows = body["widgets"][0]["result"]["rows"].as_array().unwrap_or_else(|| panic!("widget rows in {body}"));
     assert_eq!(rows.len(), direct.len());
@@ -281,7 +308,10 @@ on_both!(rollups_answer_as_the_records_do_through_every_change, |app: TestApp| a
     assert!(fixture.rollup(&app, &minimum).await.is_none());
 
     // Without the dashboard its rollups and their cells go.
-    assert_eq!(app.send(root.request("DELETE", &format!("{WS}/dashboards/cockpit"), None)).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.send(root.request("DELETE", &format!("{WS}/dashboards/cockpit"), None)).await.0,
+        StatusCode::NO_CONTENT
+    );
     server::reports::rollups::catch_up(&app.db, &app.state.forms).await.unwrap();
     assert_eq!(count(&app, "SELECT COUNT(*) FROM rollups").await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM rollup_cells").await, 0);

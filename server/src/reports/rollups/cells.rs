@@ -238,7 +238,11 @@ impl Cells<'_> {
                     let any: Vec<String> =
                         values.iter().map(|v| format!("{column} = {}", self.q.param(v.clone()))).collect();
                     let any = format!("({})", any.join(" OR "));
-                    text.push_str(&if *negate { format!(" AND (NOT COALESCE({any}, FALSE))") } else { format!(" AND {any}") });
+                    text.push_str(&if *negate {
+                        format!(" AND (NOT COALESCE({any}, FALSE))")
+                    } else {
+                        format!(" AND {any}")
+                    });
                 }
             }
         }

@@ -26,7 +26,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use engine::report::rollup::{CellPlan, Shape, needs, rewrite};
 use engine::report::{Kind, Plan, field_kinds, parse_dashboard, plan};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement, Value as SqlValue};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement, Value as SqlValue,
+};
 use sha2::{Digest, Sha256};
 
 pub use worker::{build_chunk, catch_up, run, sync_workspace};
@@ -234,12 +236,13 @@ pub async fn sync(db: &impl ConnectionTrait, forms: &FormsCache, workspace_id: &
         });
         if keep.is_none() {
             let p = placeholders(backend, 1, 1);
-            db.execute_raw(statement(db, format!("DELETE FROM rollup_cells WHERE rollup_id = {}", p[0]), vec![
-                id.clone().into(),
-            ]))
+            db.execute_raw(statement(
+                db,
+                format!("DELETE FROM rollup_cells WHERE rollup_id = {}", p[0]),
+                vec![id.clone().into()],
+            ))
             .await?;
-            db.execute_raw(statement(db, format!("DELETE FROM rollups WHERE id = {}", p[0]), vec![id.into()]))
-                .await?;
+            db.execute_raw(statement(db, format!("DELETE FROM rollups WHERE id = {}", p[0]), vec![id.into()])).await?;
         }
     }
     let mut created = 0;

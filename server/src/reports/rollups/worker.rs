@@ -88,13 +88,10 @@ pub async fn build_chunk(db: &DatabaseConnection, workspace_id: &str, id: &str, 
     let p = placeholders(backend, 2, 1);
     let done = upto.is_none();
     let (sql, values) = match upto {
-        Some(upto) => (format!("UPDATE rollups SET built_upto = {} WHERE id = {}", p[0], p[1]), vec![
-            upto.into(),
-            id.into(),
-        ]),
-        None => (format!("UPDATE rollups SET state = 'ready', built_upto = NULL WHERE id = {}", p[0]), vec![
-            id.into(),
-        ]),
+        Some(upto) => {
+            (format!("UPDATE rollups SET built_upto = {} WHERE id = {}", p[0], p[1]), vec![upto.into(), id.into()])
+        }
+        None => (format!("UPDATE rollups SET state = 'ready', built_upto = NULL WHERE id = {}", p[0]), vec![id.into()]),
     };
     txn.execute_raw(statement(&txn, sql, values)).await?;
     if cells::pending(&txn, id).await? >= if done { COMPACT_AFTER } else { COMPACT_WHILE_BUILDING } {
