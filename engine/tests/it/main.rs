@@ -13,6 +13,7 @@ mod logic;
 mod pack;
 mod props;
 mod qms;
+mod rollup;
 mod rules;
 mod schema;
 mod workflow;

@@ -15,7 +15,8 @@
 //!   1,000,000 records against hand-written SQL over a typed table; exports to CSV and XLSX.
 //! - Search and traceability (`search.rs`): indexing and query latency at 1,000,000 records
 //!   against SQLite FTS5 / PostgreSQL full-text search, trace latency at depth 5.
-//!   `FORMWORK_BENCH_ONLY=server|reports|search` runs one part.
+//!   `FORMWORK_BENCH_ONLY=server|reports|search` runs one part, `FORMWORK_BENCH_BACKEND=sqlite|postgres`
+//!   on one database.
 //! - The server's peak resident memory (VmHWM).
 //!
 //! `cargo xtask bench http` runs it; PostgreSQL at `FORMWORK_BENCH_POSTGRES` (default
@@ -57,13 +58,16 @@ fn main() {
     // FORMWORK_BENCH_ONLY=reports or =search runs that part alone.
     let only = std::env::var("FORMWORK_BENCH_ONLY").unwrap_or_default();
     let part = |name: &str| only.is_empty() || only == name;
-    if part("server") {
+    // FORMWORK_BENCH_BACKEND=sqlite or =postgres runs on that database alone.
+    let backend = std::env::var("FORMWORK_BENCH_BACKEND").unwrap_or_default();
+    let part = |name: &str, db: &str| part(name) && (backend.is_empty() || backend == db);
+    if part("server", "sqlite") {
         run_backend(&runtime, &sqlite, &form, &input);
     }
-    if part("reports") {
+    if part("reports", "sqlite") {
         run_reports(&runtime, &sqlite);
     }
-    if part("search") {
+    if part("search", "sqlite") {
         search::run(&runtime, &sqlite);
     }
     let url = std::env::var("FORMWORK_BENCH_POSTGRES")
@@ -72,13 +76,13 @@ fn main() {
         Ok(admin) => {
             let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base).to_owned();
             let postgres = Backend::Postgres { admin, base, dir: dir.clone() };
-            if part("server") {
+            if part("server", "postgres") {
                 run_backend(&runtime, &postgres, &form, &input);
             }
-            if part("reports") {
+            if part("reports", "postgres") {
                 run_reports(&runtime, &postgres);
             }
-            if part("search") {
+            if part("search", "postgres") {
                 search::run(&runtime, &postgres);
             }
         }

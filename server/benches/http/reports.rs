@@ -298,7 +298,7 @@ pub(crate) fn run(runtime: &tokio::runtime::Runtime, server: &Server, token: &st
         sum_json / sum_direct,
         sum_rollup / sum_direct
     );
-    let whole = |filters: &str| {
+    let mut whole = |filters: &str| {
         measure(runs, || {
             let (status, answer) =
                 http.send("POST", "/api/v1/workspaces/bench/dashboards/cockpit/run", Some(token), Some(filters));

@@ -59,6 +59,9 @@ pub struct WorkspaceIndex {
 pub struct Search {
     dir: PathBuf,
     open: Mutex<HashMap<String, Arc<WorkspaceIndex>>>,
+    /// One pool of search threads shared by every index, one thread per core: a query
+    /// searches an index's segments in parallel (a large index has several).
+    executor: tantivy::Executor,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -87,7 +90,13 @@ fn internal(error: impl std::fmt::Display) -> ApiError {
 
 impl Search {
     pub fn new(data_dir: &std::path::Path) -> Search {
-        Search { dir: data_dir.join("search"), open: Mutex::new(HashMap::new()) }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let executor = if threads > 1 {
+            tantivy::Executor::multi_thread(threads, "search-").unwrap_or(tantivy::Executor::SingleThread)
+        } else {
+            tantivy::Executor::SingleThread
+        };
+        Search { dir: data_dir.join("search"), open: Mutex::new(HashMap::new()), executor }
     }
 
     /// The workspace's index, opened (or created) once per process.
@@ -100,7 +109,8 @@ impl Search {
         std::fs::create_dir_all(&dir).map_err(internal)?;
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(&dir).map_err(internal)?;
-        let index = Index::open_or_create(directory, schema).map_err(internal)?;
+        let mut index = Index::open_or_create(directory, schema).map_err(internal)?;
+        index.set_executor(self.executor.clone());
         index.tokenizers().register(tokenizer::NAME, tokenizer::analyzer());
         let reader = index.reader().map_err(internal)?;
         let opened = Arc::new(WorkspaceIndex { index, reader, fields, writing: tokio::sync::Mutex::new(()) });

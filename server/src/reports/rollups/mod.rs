@@ -126,8 +126,7 @@ async fn wanted(
         .all(db)
         .await?;
     let mut wanted: BTreeMap<String, Vec<Shape>> = BTreeMap::new();
-    let mut form_cache: HashMap<String, Option<(String, Vec<(String, Kind)>, Vec<engine::form::Field>)>> =
-        HashMap::new();
+    let mut form_cache: HashMap<String, Option<FormFields>> = HashMap::new();
     let today = crate::clock::today_at(offset_minutes);
     for row in dashboards {
         let Ok(dashboard) = parse_dashboard(&row.definition) else { continue };
@@ -144,7 +143,7 @@ async fn wanted(
                 // Each shared filter the widget maps, tried with a placeholder value: the key it
                 // filters on joins the rollup when it leaves the static filter unchanged.
                 let mut extra = Vec::new();
-                for (filter_key, _) in &widget.filters {
+                for filter_key in widget.filters.keys() {
                     let Some(filter) = dashboard.filters.iter().find(|f| &f.key == filter_key) else { continue };
                     let value = match filter.kind {
                         engine::report::FilterKind::DateRange => serde_json::json!({"from": "2000-01-01"}),
@@ -173,13 +172,16 @@ async fn wanted(
     Ok(wanted)
 }
 
+/// A form's id, its top-level kinds and its fields.
+type FormFields = (String, Vec<(String, Kind)>, Vec<engine::form::Field>);
+
 /// The form's id, its top-level kinds and its fields (latest version), if it is published.
 async fn form_fields(
     db: &impl ConnectionTrait,
     forms: &FormsCache,
     workspace_id: &str,
     key: &str,
-) -> Result<Option<(String, Vec<(String, Kind)>, Vec<engine::form::Field>)>, DbErr> {
+) -> Result<Option<FormFields>, DbErr> {
     let p = placeholders(db.get_database_backend(), 2, 1);
     let sql = format!("SELECT id, latest_version FROM forms WHERE workspace_id = {} AND key = {}", p[0], p[1]);
     let Some(row) = db.query_one_raw(statement(db, sql, vec![workspace_id.into(), key.into()])).await? else {
