@@ -30,6 +30,9 @@ pub enum Key {
     /// The local day (`YYYY-MM-DD`) of a dated source: every time bucket and date range
     /// derives from it.
     Day(Source),
+    /// The local month (`YYYY-MM`) of a dated source: month, quarter and year buckets and
+    /// date ranges of whole months derive from it, from a thirtieth of the cells.
+    Month(Source),
     /// The value as text, as a dimension reads it (the chosen option of the exploded list).
     Value(Source),
 }
@@ -72,6 +75,8 @@ pub struct Shape {
 pub enum KeyTest {
     /// Local days, bounds inclusive.
     Dates { from: Option<String>, to: Option<String> },
+    /// Local months (`YYYY-MM`), bounds inclusive.
+    Months { from: Option<String>, to: Option<String> },
     /// One of the texts (or none of them).
     Equals { values: Vec<String>, negate: bool },
 }
@@ -104,11 +109,20 @@ pub enum CellMeasure {
     Later,
 }
 
+/// A report dimension over a rollup's key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CellDimension {
+    pub key: usize,
+    /// The bucket of a dated key.
+    pub bucket: Option<Bucket>,
+    /// The key holds months, not days.
+    pub month: bool,
+}
+
 /// A report rewritten over a rollup's cells.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CellPlan {
-    /// Per report dimension: the key it reads and the bucket of a day key.
-    pub dimensions: Vec<(usize, Option<Bucket>)>,
+    pub dimensions: Vec<CellDimension>,
     pub filters: Vec<(usize, KeyTest)>,
     pub measures: Vec<CellMeasure>,
     /// The part that counts rows: a group with none left is no group.
@@ -243,6 +257,42 @@ pub fn needs(plan: &Plan, offset_minutes: i32) -> Option<Needs> {
     Some(Needs { base, keys, parts, filters })
 }
 
+impl Shape {
+    /// The same rollup by month instead of by day, when it has day keys: a report by month,
+    /// quarter or year over whole months reads it instead.
+    pub fn by_month(&self) -> Option<Shape> {
+        if !self.keys.iter().any(|k| matches!(k, Key::Day(_))) {
+            return None;
+        }
+        let mut keys = Vec::new();
+        for key in &self.keys {
+            let key = match key {
+                Key::Day(source) => Key::Month(source.clone()),
+                other => other.clone(),
+            };
+            push_unique(&mut keys, key);
+        }
+        Some(Shape { base: self.base.clone(), keys, parts: self.parts.clone() })
+    }
+
+    /// How many cells the rollup holds, roughly, for choosing among rollups that cover a
+    /// report: every day key multiplies them by about thirty.
+    pub fn weight(&self) -> usize {
+        self.keys.iter().map(|k| if matches!(k, Key::Day(_)) { 30 } else { 1 }).sum()
+    }
+}
+
+/// `YYYY-MM` of a `YYYY-MM-DD` that is the first day of its month.
+fn month_start(day: &str) -> Option<String> {
+    day.ends_with("-01").then(|| day[..7].to_owned())
+}
+
+/// `YYYY-MM` of a `YYYY-MM-DD` that is the last day of its month.
+fn month_end(day: &str) -> Option<String> {
+    let date = super::dates::parse_date(day)?;
+    (super::dates::add_days(date, 1).day == 1).then(|| day[..7].to_owned())
+}
+
 impl Needs {
     /// The rollup for these needs and `extra` keys (a dashboard's shared filters), if it
     /// fits the cell table. Extra keys the needs already have are not repeated.
@@ -268,14 +318,40 @@ pub fn rewrite(plan: &Plan, needs: &Needs, shape: &Shape) -> Option<CellPlan> {
     let part = |p: &Part| shape.parts.iter().position(|x| x == p);
     let mut dimensions = Vec::new();
     for dimension in &plan.dimensions {
-        let dated = matches!(dimension.source.kind(), Kind::Date | Kind::Datetime);
-        let index =
-            if dated { key(&Key::Day(dimension.source.clone()))? } else { key(&Key::Value(dimension.source.clone()))? };
-        dimensions.push((index, if dated { Some(dimension.bucket.unwrap_or(Bucket::Day)) } else { None }));
+        let source = &dimension.source;
+        let dated = matches!(source.kind(), Kind::Date | Kind::Datetime);
+        if !dated {
+            dimensions.push(CellDimension { key: key(&Key::Value(source.clone()))?, bucket: None, month: false });
+            continue;
+        }
+        let bucket = dimension.bucket.unwrap_or(Bucket::Day);
+        let monthly = matches!(bucket, Bucket::Month | Bucket::Quarter | Bucket::Year);
+        let found = match key(&Key::Day(source.clone())) {
+            Some(index) => CellDimension { key: index, bucket: Some(bucket), month: false },
+            None if monthly => {
+                CellDimension { key: key(&Key::Month(source.clone()))?, bucket: Some(bucket), month: true }
+            }
+            None => return None,
+        };
+        dimensions.push(found);
     }
     let mut filters = Vec::new();
     for (k, test) in &needs.filters {
-        filters.push((key(k)?, test.clone()));
+        if let Some(index) = key(k) {
+            filters.push((index, test.clone()));
+            continue;
+        }
+        // A range of whole months over a month key.
+        let (Key::Day(source), KeyTest::Dates { from, to }) = (k, test) else { return None };
+        let from = match from {
+            Some(day) => Some(month_start(day)?),
+            None => None,
+        };
+        let to = match to {
+            Some(day) => Some(month_end(day)?),
+            None => None,
+        };
+        filters.push((key(&Key::Month(source.clone()))?, KeyTest::Months { from, to }));
     }
     let count = part(&Part::Count)?;
     let mut measures = Vec::new();

@@ -116,3 +116,30 @@ fn a_rollup_covers_reports_with_fewer_keys_and_parts() {
     assert!(rewrite(&p, &needs(&p, 480).unwrap(), &shape).is_some());
     assert!(rewrite(&p, &needs(&p, 0).unwrap(), &shape).is_none(), "another time zone, other days");
 }
+
+#[test]
+fn a_rollup_by_month_covers_whole_months_only() {
+    let by_day = planned(json!({"form": "iqc", "dimensions": [{"field": "received_on", "bucket": "month"}],
+        "filter": {"field": "received_on", "op": "relative", "value": "last_30_days"},
+        "measures": [{"fn": "count", "as": "n"}]}));
+    let shape = needs(&by_day, 480).unwrap().shape(&[]).unwrap();
+    let by_month = shape.by_month().expect("a day key gives a rollup by month");
+    assert!(by_month.weight() < shape.weight());
+    let month_plan = |spec: Value| {
+        let p = planned(spec);
+        let n = needs(&p, 480).unwrap();
+        rewrite(&p, &n, &by_month)
+    };
+    let range = |from: &str, to: &str| {
+        json!({"form": "iqc", "dimensions": [{"field": "received_on", "bucket": "quarter"}],
+               "filter": {"field": "received_on", "op": "between", "value": [from, to]},
+               "measures": [{"fn": "count", "as": "n"}]})
+    };
+    let covered = month_plan(range("2026-01-01", "2026-02-28")).expect("whole months");
+    assert!(covered.dimensions[0].month);
+    assert!(month_plan(range("2026-01-01", "2026-02-27")).is_none(), "a range ending mid-month");
+    assert!(month_plan(range("2026-01-02", "2026-02-28")).is_none(), "a range starting mid-month");
+    let weekly = json!({"form": "iqc", "dimensions": [{"field": "received_on", "bucket": "week"}],
+        "measures": [{"fn": "count", "as": "n"}]});
+    assert!(month_plan(weekly).is_none(), "weeks need days");
+}

@@ -146,6 +146,17 @@ impl Query {
         self.format_time(&at, bucket)
     }
 
+    /// A rollup's month key (`YYYY-MM` text) in a month, quarter or year bucket.
+    pub fn bucket_of_month(&self, month: &str, bucket: Bucket) -> String {
+        match bucket {
+            Bucket::Year => format!("substr({month}, 1, 4)"),
+            Bucket::Quarter => {
+                format!("(substr({month}, 1, 4) || '-Q' || ((CAST(substr({month}, 6, 2) AS INTEGER) + 2) / 3))")
+            }
+            _ => month.to_owned(),
+        }
+    }
+
     /// A local timestamp (PostgreSQL `timestamp`, SQLite text) as a bucket's label.
     fn format_time(&self, at: &str, bucket: Bucket) -> String {
         if self.pg() {

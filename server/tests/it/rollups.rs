@@ -88,7 +88,14 @@ fn widgets() -> Vec<Value> {
 fn filter_sets() -> Vec<Vec<Value>> {
     let period = json!({"field": "received_on", "op": "between", "value": ["2026-03-05", "2026-08-20"]});
     let suppliers = json!({"field": "supplier", "op": "in", "value": ["sup-01", "sup-04", "sup-07"]});
-    vec![vec![], vec![period.clone()], vec![suppliers.clone()], vec![period, suppliers]]
+    let months = json!({"field": "received_on", "op": "between", "value": ["2026-02-01", "2026-09-30"]});
+    vec![
+        vec![],
+        vec![period.clone()],
+        vec![suppliers.clone()],
+        vec![period, suppliers.clone()],
+        vec![months, suppliers],
+    ]
 }
 
 fn dashboard() -> Value {
@@ -209,7 +216,8 @@ on_both!(rollups_answer_as_the_records_do_through_every_change, |app: TestApp| a
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let created =
         server::reports::rollups::sync_workspace(&app.db, &app.state.forms, &fixture.workspace_id).await.unwrap();
-    assert_eq!(created, widgets().len(), "one rollup per widget");
+    // By day and by month for each widget with a dated key (all but the subtable's).
+    assert_eq!(created, 2 * widgets().len() - 1);
     assert!(fixture.rollup(&app, &fixture.plan(spec, &[])).await.is_none(), "a building rollup does not answer");
 
     // Half a build (chunks of 300 records), then changes to records on both sides of the
@@ -245,6 +253,21 @@ on_both!(rollups_answer_as_the_records_do_through_every_change, |app: TestApp| a
         while !server::reports::rollups::build_chunk(&app.db, &fixture.workspace_id, &rollup.id, 300).await.unwrap() {}
     }
     fixture.check_all(&app, "after a build interleaved with changes").await;
+    // A trend by month over whole months reads the rollup by month; a period of days, the
+    // one by day.
+    let find = |plan: Plan| {
+        let fixture = &fixture;
+        let db = app.db.clone();
+        async move {
+            let found = server::reports::rollups::find(&db, &fixture.workspace_id, &fixture.form_id, 480, &plan);
+            found.await.unwrap().unwrap().1.dimensions[0].month
+        }
+    };
+    let months = json!({"field": "received_on", "op": "between", "value": ["2026-02-01", "2026-09-30"]});
+    let days = json!({"field": "received_on", "op": "between", "value": ["2026-02-01", "2026-09-29"]});
+    assert!(find(fixture.plan(&widgets()[1], &[])).await);
+    assert!(find(fixture.plan(&widgets()[1], &[months])).await);
+    assert!(!find(fixture.plan(&widgets()[1], &[days])).await);
 
     // Changes on ready rollups: submissions (group commit), edits, deletions, restores.
     let mut submitted = vec![early];

@@ -41,6 +41,7 @@ pub async fn contribute(
     for (i, key) in shape.keys.iter().enumerate() {
         select.push(match key {
             Key::Day(source) => q.bucket(source, Bucket::Day),
+            Key::Month(source) => q.bucket(source, Bucket::Month),
             Key::Value(source) => q.dimension(source, None),
         });
         columns.push(format!("k{i}"));
@@ -191,10 +192,12 @@ struct Cells<'a> {
 
 impl Cells<'_> {
     fn dimension(&self, i: usize) -> String {
-        let (key, bucket) = self.plan.dimensions[i];
-        match bucket {
-            Some(bucket) => self.q.bucket_of_day(&format!("k{key}"), bucket),
-            None => format!("k{key}"),
+        let dimension = self.plan.dimensions[i];
+        let column = format!("k{}", dimension.key);
+        match dimension.bucket {
+            Some(bucket) if dimension.month => self.q.bucket_of_month(&column, bucket),
+            Some(bucket) => self.q.bucket_of_day(&column, bucket),
+            None => column,
         }
     }
 
@@ -223,7 +226,7 @@ impl Cells<'_> {
         for (key, test) in &self.plan.filters {
             let column = format!("k{key}");
             match test {
-                KeyTest::Dates { from, to } => {
+                KeyTest::Dates { from, to } | KeyTest::Months { from, to } => {
                     text.push_str(&format!(" AND {column} IS NOT NULL"));
                     if let Some(from) = from {
                         let p = self.q.param(from.clone());

@@ -84,7 +84,7 @@ pub async fn of_form(db: &impl ConnectionTrait, workspace_id: &str, form_id: &st
 }
 
 /// A ready rollup of the form that answers `plan`, with the plan over its cells; the one
-/// with the fewest keys (the fewest cells) when several do.
+/// with the fewest cells (by [`Shape::weight`]) when several do.
 pub async fn find(
     db: &impl ConnectionTrait,
     workspace_id: &str,
@@ -105,8 +105,8 @@ pub async fn find(
         let shape: String = row.try_get_by_index(1)?;
         let Ok(shape) = serde_json::from_str::<Shape>(&shape) else { continue };
         let Some(cell_plan) = rewrite(plan, &needs, &shape) else { continue };
-        if best.as_ref().is_none_or(|(keys, _, _)| shape.keys.len() < *keys) {
-            best = Some((shape.keys.len(), row.try_get_by_index(0)?, cell_plan));
+        if best.as_ref().is_none_or(|(weight, _, _)| shape.weight() < *weight) {
+            best = Some((shape.weight(), row.try_get_by_index(0)?, cell_plan));
         }
     }
     Ok(best.map(|(_, id, cell_plan)| (id, cell_plan)))
@@ -163,8 +163,12 @@ async fn wanted(
                 }
                 let Some(shape) = base_needs.shape(&extra) else { continue };
                 let list = wanted.entry(form_id.clone()).or_default();
-                if !list.contains(&shape) {
-                    list.push(shape);
+                // The rollup by day, and by month for the views that need no days (a month
+                // trend, a period of whole months): a thirtieth of the cells to read.
+                for shape in shape.by_month().into_iter().chain([shape]) {
+                    if !list.contains(&shape) {
+                        list.push(shape);
+                    }
                 }
             }
         }
