@@ -165,16 +165,9 @@ async fn sample_records(
     }
     let count = staged.len();
     for chunk in staged.chunks(500) {
+        let added = crate::reports::rollups::Added::of(chunk);
         record::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
-        let mut by_form: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        for r in chunk {
-            if let (Some(form), Some(id)) = (r.form_id.try_as_ref(), r.id.try_as_ref()) {
-                by_form.entry(form.clone()).or_default().push(id.clone());
-            }
-        }
-        for (form, ids) in by_form {
-            crate::reports::rollups::changing(txn, workspace_id, &form, &ids, 1).await?;
-        }
+        added.apply(txn).await?;
     }
     audit.flush(txn).await?;
     if unique_skipped > 0 {

@@ -17,7 +17,7 @@ pub use dashboard::{
 pub use dates::{add_days, civil_from_days, days_from_civil, parse_date};
 pub use plan::{
     Aggregate, Column, Cond, Kind, OTHERS, Plan, PlanDimension, PlanMeasure, Source, field_kinds, form_kinds,
-    format_date, plan, relative,
+    format_date, plan, relative, subtable_kinds,
 };
 pub use shape::{ResultRow, finish, shape};
 pub use spec::{

@@ -205,6 +205,16 @@ pub fn field_kinds<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Vec<(Stri
         .collect()
 }
 
+/// The cells of the subtable `rows` among `fields`, as `rows.key` with their kinds (none when
+/// `rows` is not a subtable there).
+pub fn subtable_kinds<'a>(fields: impl IntoIterator<Item = &'a Field>, rows: &str) -> Vec<(String, Kind)> {
+    let Some(FieldKind::Subtable(table)) = fields.into_iter().find(|f| f.key == rows).map(|f| &f.kind) else {
+        return Vec::new();
+    };
+    let cells = data_fields(&table.fields).into_iter().map(|(f, _)| f);
+    field_kinds(cells).into_iter().map(|(key, kind)| (format!("{rows}.{key}"), kind)).collect()
+}
+
 /// All top-level data fields of a definition with their kinds.
 pub fn form_kinds(fields: &[Field]) -> Vec<(String, Kind)> {
     field_kinds(data_fields(fields).into_iter().map(|(f, _)| f))

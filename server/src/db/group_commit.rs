@@ -78,25 +78,13 @@ impl Batch {
     pub async fn flush(self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
         // SQLite binds at most 32,766 parameters per statement: 10 columns x 1,000 rows fits.
         let mut records = self.records;
-        // The new records' share of the forms' rollups, per workspace and form.
-        let mut added: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
-        for r in &records {
-            if let (Some(workspace), Some(form), Some(id)) =
-                (r.workspace_id.try_as_ref(), r.form_id.try_as_ref(), r.id.try_as_ref())
-            {
-                added.entry((workspace.clone(), form.clone())).or_default().push(id.clone());
-            }
-        }
+        let added = crate::reports::rollups::Added::of(&records);
         while !records.is_empty() {
             let rest = records.split_off(records.len().min(1000));
             record::Entity::insert_many(records).exec(txn).await?;
             records = rest;
         }
-        for ((workspace, form), ids) in added {
-            for chunk in ids.chunks(1000) {
-                crate::reports::rollups::changing(txn, &workspace, &form, chunk, 1).await?;
-            }
-        }
+        added.apply(txn).await?;
         self.audit.flush(txn).await
     }
 }

@@ -88,7 +88,8 @@ impl Context<'_> {
         if !self.batch.restage_record_data(&self.record.id, after.clone()) {
             let ids = [self.record.id.clone()];
             let (workspace, form) = (&self.record.workspace_id, &self.record.form_id);
-            crate::reports::rollups::changing(self.txn, workspace, form, &ids, -1).await?;
+            let rollups = crate::reports::rollups::Maintained::load(self.txn, workspace, form).await?;
+            rollups.apply(self.txn, &ids, -1).await?;
             let updated = record::Entity::update_many()
                 .col_expr(record::Column::Data, Expr::value(after.clone()))
                 .col_expr(record::Column::Version, Expr::value(self.record.version + 1))
@@ -100,7 +101,7 @@ impl Context<'_> {
             if updated.rows_affected != 1 {
                 return Err(ApiError::new("version_conflict", "the record changed meanwhile; try again"));
             }
-            crate::reports::rollups::changing(self.txn, workspace, form, &ids, 1).await?;
+            rollups.apply(self.txn, &ids, 1).await?;
             self.record.version += 1;
             self.record.updated_at = self.now;
         }

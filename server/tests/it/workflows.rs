@@ -259,6 +259,33 @@ on_both!(a_rejected_lot_goes_through_mrb_an_ncr_and_one_erp_return, |app: TestAp
 
     // A rejected lot: both MRB members must approve (会签); one edits the note.
     let rejected = submit(&app, &p.member, json!({"lot_no": "L-2", "lot_size": 25, "result": "reject"})).await;
+    // A dashboard over the fields the workflow writes, with its rollups built: the approver's
+    // edit and the ERP's answer must reach them.
+    let by = |field: &str| json!({"form": "iqc", "dimensions": [{"field": field}], "measures": [{"fn": "count", "as": "n"}]});
+    let t = json!({"en": "w", "zh-CN": "w"});
+    let dashboard = json!({"key": "lots", "name": t, "widgets": [
+        {"key": "notes", "title": t, "x": 0, "y": 0, "w": 6, "h": 4, "report": by("note")},
+        {"key": "erp", "title": t, "x": 6, "y": 0, "w": 6, "h": 4, "report": by("erp_no")}]});
+    let (status, body) = app.send(p.root.request("POST", &format!("{WS}/dashboards"), Some(&dashboard))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    server::reports::rollups::catch_up(&app.db, &app.state.forms).await.unwrap();
+    let counted = |field: &'static str| {
+        let (app, root) = (&app, &p.root);
+        async move {
+            let (status, body) = app.send(root.request("POST", &format!("{WS}/reports/run"), Some(&by(field)))).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let mut rows: Vec<(Option<String>, f64)> = body["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r[0].as_str().map(str::to_owned), r[1].as_f64().unwrap()))
+                .collect::<Vec<_>>();
+            // Groups come in no promised order.
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            rows
+        }
+    };
+    assert_eq!(counted("note").await, vec![(None, 2.0)]);
     let first = inbox(&app, &p.mrb[0]).await;
     let second = inbox(&app, &p.mrb[1]).await;
     assert_eq!((first.len(), second.len()), (1, 1));
@@ -291,6 +318,7 @@ on_both!(a_rejected_lot_goes_through_mrb_an_ncr_and_one_erp_return, |app: TestAp
     .await;
     assert_eq!((status, body["status"].clone()), (StatusCode::OK, json!("running")), "{body}");
     assert_eq!(record(&app, &p.root, &rejected).await["data"]["note"], json!("sort and return"));
+    assert_eq!(counted("note").await, vec![(None, 1.0), (Some("sort and return".to_owned()), 1.0)]);
     let (status, body) = decide(&app, &p.mrb[1], second[0]["id"].as_str().unwrap(), json!({"action": "approve"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
@@ -309,6 +337,7 @@ on_both!(a_rejected_lot_goes_through_mrb_an_ncr_and_one_erp_return, |app: TestAp
     assert_eq!(done["status"], json!("approved"), "{done}");
     let data = record(&app, &p.root, &rejected).await["data"].clone();
     assert!(data["erp_no"].as_str().unwrap().starts_with("SR-"), "{data}");
+    assert_eq!(counted("erp_no").await, vec![(None, 1.0), (data["erp_no"].as_str().map(str::to_owned), 1.0)]);
     // Delivering again finds nothing due: exactly one call.
     drain(&app).await;
     assert_eq!(peer.total(), 1);

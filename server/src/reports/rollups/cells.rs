@@ -106,14 +106,7 @@ const PARTS: usize = engine::report::rollup::MAX_PARTS;
 pub async fn compact(db: &impl ConnectionTrait, id: &str) -> Result<u64, DbErr> {
     let backend = db.get_database_backend();
     let p = placeholders(backend, 2, 1);
-    let max = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            format!("SELECT MAX(id) FROM rollup_cells WHERE rollup_id = {}", p[0]),
-            [id.into()],
-        ))
-        .await?
-        .and_then(|row| row.try_get_by_index::<Option<i64>>(0).ok().flatten());
+    let max = scalar(db, format!("SELECT MAX(id) FROM rollup_cells WHERE rollup_id = {}", p[0]), id).await?;
     if let Some(max) = max {
         let keys: Vec<String> = (0..KEYS).map(|i| format!("k{i}")).collect();
         let sums: Vec<String> = (0..PARTS).map(|i| format!("SUM(m{i})")).collect();
@@ -149,38 +142,28 @@ pub async fn compact(db: &impl ConnectionTrait, id: &str) -> Result<u64, DbErr> 
         [id.into()],
     ))
     .await?;
-    let count = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            format!("SELECT COUNT(*) FROM rollup_cells WHERE rollup_id = {}", p[0]),
-            [id.into()],
-        ))
-        .await?
-        .map(|row| row.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0);
-    Ok(count as u64)
+    let count = scalar(db, format!("SELECT COUNT(*) FROM rollup_cells WHERE rollup_id = {}", p[0]), id).await?;
+    Ok(count.unwrap_or(0) as u64)
+}
+
+/// The one number a query about rollup `id` (its only parameter) returns, if any.
+async fn scalar(db: &impl ConnectionTrait, sql: String, id: &str) -> Result<Option<i64>, DbErr> {
+    let statement = Statement::from_sql_and_values(db.get_database_backend(), sql, [id.into()]);
+    match db.query_one_raw(statement).await? {
+        Some(row) => row.try_get_by_index::<Option<i64>>(0),
+        None => Ok(None),
+    }
 }
 
 /// Cells added since the last compaction.
 pub async fn pending(db: &impl ConnectionTrait, id: &str) -> Result<u64, DbErr> {
-    let backend = db.get_database_backend();
-    let p = placeholders(backend, 1, 1);
-    let count = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            format!(
-                "SELECT COUNT(*) FROM rollup_cells WHERE rollup_id = {0} AND id > \
-                 (SELECT compacted_upto FROM rollups WHERE id = {0})",
-                p[0]
-            ),
-            [id.into()],
-        ))
-        .await?
-        .map(|row| row.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0);
-    Ok(count as u64)
+    let p = placeholders(db.get_database_backend(), 1, 1);
+    let sql = format!(
+        "SELECT COUNT(*) FROM rollup_cells WHERE rollup_id = {0} AND id > \
+         (SELECT compacted_upto FROM rollups WHERE id = {0})",
+        p[0]
+    );
+    Ok(scalar(db, sql, id).await?.unwrap_or(0) as u64)
 }
 
 /// Renders a report's parts over the cells of one rollup.

@@ -8,7 +8,7 @@
 //!   missing rollups (state `building`) and drops the ones no widget needs.
 //! - **Building** ([`build`]) sums the form's existing records in chunks along the record id,
 //!   each chunk in its own short transaction; `built_upto` says how far it got.
-//! - **Maintenance** ([`changing`]): a transaction that adds, edits, deletes or restores
+//! - **Maintenance** ([`Maintained`]): a transaction that adds, edits, deletes or restores
 //!   records calls it with -1 before and +1 after the change, for the records the rollup
 //!   already covers. Writers and chunks hold the workspace's audit-chain lock while they read
 //!   a rollup's state, so neither can miss the other's work.
@@ -25,7 +25,7 @@ mod worker;
 use std::collections::{BTreeMap, HashMap};
 
 use engine::report::rollup::{CellPlan, Shape, needs, rewrite};
-use engine::report::{Kind, Plan, field_kinds, parse_dashboard, plan};
+use engine::report::{Kind, Plan, parse_dashboard, plan, subtable_kinds};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement, Value as SqlValue,
 };
@@ -37,14 +37,23 @@ use crate::changes::placeholders;
 use crate::db::entities::dashboard;
 use crate::forms_cache::FormsCache;
 
+/// The records a rollup has summed so far.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Covered {
+    /// Ready: every record.
+    All,
+    /// Building: the records up to this id.
+    UpTo(String),
+    /// Building, nothing summed yet.
+    Nothing,
+}
+
 /// A stored rollup.
 #[derive(Clone, Debug)]
 pub struct Rollup {
     pub id: String,
     pub shape: Shape,
-    /// `None`: ready (every record summed); `Some(None)`: building, nothing summed yet;
-    /// `Some(Some(id))`: building, records up to `id` summed.
-    pub building: Option<Option<String>>,
+    pub covered: Covered,
 }
 
 /// The hash that finds rollups able to answer a report: its base (form, flattening, static
@@ -74,11 +83,12 @@ pub async fn of_form(db: &impl ConnectionTrait, workspace_id: &str, form_id: &st
         let Ok(shape) = serde_json::from_str::<Shape>(&shape) else { continue };
         let state: String = row.try_get_by_index(2)?;
         let upto: Option<String> = row.try_get_by_index(3)?;
-        out.push(Rollup {
-            id: row.try_get_by_index(0)?,
-            shape,
-            building: if state == "ready" { None } else { Some(upto) },
-        })
+        let covered = match upto {
+            _ if state == "ready" => Covered::All,
+            Some(upto) => Covered::UpTo(upto),
+            None => Covered::Nothing,
+        };
+        out.push(Rollup { id: row.try_get_by_index(0)?, shape, covered })
     }
     Ok(out)
 }
@@ -202,11 +212,8 @@ async fn form_fields(
 /// `kinds` with the cells of the subtable `rows` as `rows.key`.
 fn with_rows(kinds: &[(String, Kind)], fields: &[engine::form::Field], rows: Option<&str>) -> Vec<(String, Kind)> {
     let mut kinds = kinds.to_vec();
-    let Some(rows) = rows else { return kinds };
-    let table = engine::form::data_fields(fields).into_iter().map(|(f, _)| f).find(|f| f.key == rows);
-    if let Some(engine::form::FieldKind::Subtable(table)) = table.map(|f| &f.kind) {
-        let cells = engine::form::data_fields(&table.fields).into_iter().map(|(f, _)| f);
-        kinds.extend(field_kinds(cells).into_iter().map(|(key, kind)| (format!("{rows}.{key}"), kind)));
+    if let Some(rows) = rows {
+        kinds.extend(subtable_kinds(engine::form::data_fields(fields).into_iter().map(|(f, _)| f), rows));
     }
     kinds
 }
@@ -275,30 +282,71 @@ pub async fn sync(db: &impl ConnectionTrait, forms: &FormsCache, workspace_id: &
     Ok(created)
 }
 
-/// Adds (`sign` +1) or removes (-1) the contribution of the records `ids` of one form to
-/// every rollup of the form that covers them. Call it inside the transaction that changes the
-/// records: with -1 before an edit or a deletion, with +1 after an insert, an edit or a
-/// restore. It takes the workspace's chain lock first (see the module's notes).
-pub async fn changing(
-    db: &impl ConnectionTrait,
-    workspace_id: &str,
-    form_id: &str,
-    ids: &[String],
-    sign: i32,
-) -> Result<(), DbErr> {
-    if ids.is_empty() {
-        return Ok(());
+/// The rollups a transaction keeps up to date while it changes records of one form. Load
+/// them inside that transaction, then [`Maintained::apply`] -1 before an edit or a deletion
+/// and +1 after an insert, an edit or a restore.
+pub struct Maintained {
+    workspace_id: String,
+    form_id: String,
+    rollups: Vec<Rollup>,
+}
+
+impl Maintained {
+    /// Takes the workspace's chain lock (see the module's notes) and reads the form's
+    /// rollups.
+    pub async fn load(db: &impl ConnectionTrait, workspace_id: &str, form_id: &str) -> Result<Maintained, DbErr> {
+        crate::audit::lock_chain(db, workspace_id).await?;
+        let rollups = of_form(db, workspace_id, form_id).await?;
+        Ok(Maintained { workspace_id: workspace_id.to_owned(), form_id: form_id.to_owned(), rollups })
     }
-    crate::audit::lock_chain(db, workspace_id).await?;
-    for rollup in of_form(db, workspace_id, form_id).await? {
-        let upto = match &rollup.building {
-            None => None,
-            Some(None) => continue,
-            Some(Some(upto)) => Some(upto.as_str()),
-        };
-        cells::contribute(db, &rollup, workspace_id, form_id, cells::Records::Ids { ids, upto }, sign).await?;
+
+    /// Adds (`sign` +1) or removes (-1) the contribution of the records `ids` to every rollup
+    /// that covers them.
+    pub async fn apply(&self, db: &impl ConnectionTrait, ids: &[String], sign: i32) -> Result<(), DbErr> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        for rollup in &self.rollups {
+            let upto = match &rollup.covered {
+                Covered::All => None,
+                Covered::UpTo(upto) => Some(upto.as_str()),
+                Covered::Nothing => continue,
+            };
+            let records = cells::Records::Ids { ids, upto };
+            cells::contribute(db, rollup, &self.workspace_id, &self.form_id, records, sign).await?;
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// The ids of newly inserted records by workspace and form, taken before the insert (which
+/// consumes the rows) and applied to the rollups after it.
+pub struct Added(BTreeMap<(String, String), Vec<String>>);
+
+impl Added {
+    pub fn of(records: &[crate::db::entities::record::ActiveModel]) -> Added {
+        let mut added: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for r in records {
+            if let (Some(workspace), Some(form), Some(id)) =
+                (r.workspace_id.try_as_ref(), r.form_id.try_as_ref(), r.id.try_as_ref())
+            {
+                added.entry((workspace.clone(), form.clone())).or_default().push(id.clone());
+            }
+        }
+        Added(added)
+    }
+
+    /// Adds the inserted records to their forms' rollups.
+    pub async fn apply(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        for ((workspace, form), ids) in self.0 {
+            let maintained = Maintained::load(db, &workspace, &form).await?;
+            // Bound the bound parameters of one statement on either backend.
+            for chunk in ids.chunks(1000) {
+                maintained.apply(db, chunk, 1).await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Folds the cells of rollup `id` into one per key tuple (under the workspace's chain lock,

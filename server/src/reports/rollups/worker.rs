@@ -9,7 +9,7 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
 
 use super::cells::{self, Records};
-use super::{Rollup, statement};
+use super::{Covered, Rollup, statement};
 use crate::changes::placeholders;
 use crate::forms_cache::FormsCache;
 
@@ -66,7 +66,8 @@ pub async fn build_chunk(db: &DatabaseConnection, workspace_id: &str, id: &str, 
         txn.commit().await?;
         return Ok(true);
     }
-    let rollup = Rollup { id: id.to_owned(), shape, building: Some(after.clone()) };
+    let covered = after.clone().map_or(Covered::Nothing, Covered::UpTo);
+    let rollup = Rollup { id: id.to_owned(), shape, covered };
     let p = placeholders(backend, 3, 1);
     let (sql, values) = match &after {
         Some(after) => (

@@ -30,8 +30,9 @@ async fn set_deleted(
     let now = now_ms();
     let deleted_at = if delete { Some(now) } else { None };
     let ids = [found.id.clone()];
+    let rollups = crate::reports::rollups::Maintained::load(&txn, &access.workspace.id, &found.form_id).await?;
     if delete {
-        crate::reports::rollups::changing(&txn, &access.workspace.id, &found.form_id, &ids, -1).await?;
+        rollups.apply(&txn, &ids, -1).await?;
     }
     record::Entity::update_many()
         .col_expr(record::Column::DeletedAt, Expr::value(deleted_at))
@@ -41,7 +42,7 @@ async fn set_deleted(
         .exec(&txn)
         .await?;
     if !delete {
-        crate::reports::rollups::changing(&txn, &access.workspace.id, &found.form_id, &ids, 1).await?;
+        rollups.apply(&txn, &ids, 1).await?;
     }
     // A deleted record frees its unique values; restoring claims them again, unless another
     // record took one meanwhile.

@@ -100,7 +100,8 @@ pub async fn patch(
     let txn = crate::db::write_txn(&state.db).await?;
     crate::routes::attachments::link(&txn, &access.workspace.id, &current.id, &files).await?;
     let ids = [current.id.clone()];
-    crate::reports::rollups::changing(&txn, &access.workspace.id, &current.form_id, &ids, -1).await?;
+    let rollups = crate::reports::rollups::Maintained::load(&txn, &access.workspace.id, &current.form_id).await?;
+    rollups.apply(&txn, &ids, -1).await?;
     // Compare-and-set on the version: of two edits of the same version exactly one wins.
     let updated = record::Entity::update_many()
         .col_expr(record::Column::Data, Expr::value(outcome.record.clone()))
@@ -114,7 +115,7 @@ pub async fn patch(
     if updated.rows_affected != 1 {
         return Err(conflict(current.version + 1));
     }
-    crate::reports::rollups::changing(&txn, &access.workspace.id, &current.form_id, &ids, 1).await?;
+    rollups.apply(&txn, &ids, 1).await?;
     if !compiled.unique_fields().is_empty() {
         super::unique::release(&txn, &current.id).await?;
         let taken = super::unique::claim(&txn, &compiled, &current.form_id, &current.id, &outcome.record).await?;

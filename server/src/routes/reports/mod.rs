@@ -11,7 +11,7 @@ pub mod export;
 use axum::Json;
 use axum::extract::State;
 use engine::form::{Field, FieldKind, FieldMask, Issue, data_fields};
-use engine::report::{Kind, Plan, ReportSpec, field_kinds, parse_spec, plan, shape};
+use engine::report::{Kind, Plan, ReportSpec, field_kinds, parse_spec, plan, shape, subtable_kinds};
 use serde_json::{Value, json};
 
 use crate::access::{ActionKind, InWorkspace, Read};
@@ -84,11 +84,8 @@ pub async fn plan_for<A: ActionKind>(
         readable.iter().map(|f| (f.key.clone(), f.common.label.get(lang).unwrap_or(&f.key).to_owned())).collect();
     let mut kinds = field_kinds(readable.iter().copied());
     // `rows.key`: the cells of the flattened subtable.
-    if let Some(rows) = &spec.rows
-        && let Some(FieldKind::Subtable(table)) = readable.iter().find(|f| &f.key == rows).map(|f| &f.kind)
-    {
-        let cells = data_fields(&table.fields).into_iter().map(|(f, _)| f);
-        kinds.extend(field_kinds(cells).into_iter().map(|(key, kind)| (format!("{rows}.{key}"), kind)));
+    if let Some(rows) = &spec.rows {
+        kinds.extend(subtable_kinds(readable.iter().copied(), rows));
     }
     // `relation.key`: fields of the related records, for relations the spec names, when the
     // caller may read every record of the related form (the join cannot apply a narrower
