@@ -75,15 +75,22 @@ impl<A: ActionKind> InWorkspace<A> {
 }
 
 /// A workspace with the caller's roles there and its own policies, if any.
-struct Resolved {
+#[derive(Clone, Debug)]
+pub struct Resolved {
     workspace: workspace::Model,
     roles: Vec<String>,
     policies: Option<(i64, String)>,
 }
 
 /// The workspace of `slug`, the roles of `user_id` in it and its own policies, in one query:
-/// every request resolves its workspace, so this is on the hot path.
+/// every request resolves its workspace, so this is on the hot path (and remembered per
+/// process for a moment, see `access_cache`).
 async fn resolve(state: &AppState, slug: &str, user_id: &str) -> Result<Option<Resolved>, ApiError> {
+    let key = (slug.to_owned(), user_id.to_owned());
+    if let Some(found) = state.access_cache.get(&state.access_cache.workspaces, &key) {
+        return Ok(Some(found));
+    }
+    let generation = state.access_cache.generation();
     let backend = state.db.get_database_backend();
     let (a, b) = match backend {
         DbBackend::Postgres => ("$1", "$2"),
@@ -108,7 +115,9 @@ async fn resolve(state: &AppState, slug: &str, user_id: &str) -> Result<Option<R
     let roles = roles.and_then(|r| serde_json::from_value::<Vec<String>>(r).ok()).unwrap_or_default();
     let updated_at: Option<i64> = row.try_get_by_index(5)?;
     let text: Option<String> = row.try_get_by_index(6)?;
-    Ok(Some(Resolved { workspace, roles, policies: updated_at.zip(text) }))
+    let found = Resolved { workspace, roles, policies: updated_at.zip(text) };
+    state.access_cache.put(&state.access_cache.workspaces, key, found.clone(), generation);
+    Ok(Some(found))
 }
 
 /// The caller's roles in `workspace_id` (empty when not a member).

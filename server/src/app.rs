@@ -39,6 +39,8 @@ pub struct AppState {
     pub search: Arc<crate::search::Search>,
     /// The browser app, when the server was given one.
     pub web: Option<Arc<crate::web::WebBundle>>,
+    /// Callers, workspaces and forms read by recent requests.
+    pub access_cache: Arc<crate::access_cache::AccessCache>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             }
         });
         AppState {
+            access_cache: Arc::new(crate::access_cache::AccessCache::new(config.access_cache_ttl)),
             runner: Runner { workflows: Arc::new(WorkflowCache::default()), forms: forms.clone(), nested: false },
             http: reqwest::Client::new(),
             writes: GroupCommit::start(db.clone()),
@@ -100,6 +103,21 @@ impl AppState {
 }
 
 /// Ends a request that takes longer than `timeout` with the API's error shape.
+/// Drops the access cache after every request that may have changed access, once it has
+/// finished (committed or not).
+async fn forget_access(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let changes = crate::access_cache::may_change_access(request.method(), request.uri().path());
+    let response = next.run(request).await;
+    if changes {
+        state.access_cache.invalidate();
+    }
+    response
+}
+
 async fn with_timeout(
     timeout: std::time::Duration,
     request: axum::extract::Request,
@@ -119,9 +137,12 @@ pub fn app(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
     let timeout = state.config.request_timeout;
     let metrics_state = state.clone();
+    let cache_state = state.clone();
     crate::routes::router(state)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(move |request, next| with_timeout(timeout, request, next)))
+        // Outside the timeout, so that a write cut short by it still drops the cache.
+        .layer(axum::middleware::from_fn_with_state(cache_state, forget_access))
         .layer(axum::middleware::from_fn_with_state(metrics_state, crate::metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");

@@ -79,7 +79,7 @@ impl FromRequestParts<AppState> for Caller {
         }
         let secret = session_cookie(&parts.headers).ok_or_else(unauthorized)?;
         let session_id = secret_hash(secret);
-        let session = session::Entity::find_by_id(session_id.clone()).one(&state.db).await?.ok_or_else(unauthorized)?;
+        let (session, user) = session_and_user(state, session_id.clone()).await?.ok_or_else(unauthorized)?;
         if session.expires_at <= now_ms() {
             return Err(unauthorized());
         }
@@ -91,7 +91,6 @@ impl FromRequestParts<AppState> for Caller {
                 return Err(ApiError::new("csrf_failed", "missing or wrong X-CSRF-Token header"));
             }
         }
-        let user = user::Entity::find_by_id(session.user_id).one(&state.db).await?.ok_or_else(unauthorized)?;
         if user.disabled {
             return Err(unauthorized());
         }
@@ -99,16 +98,45 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A token and its owner.
+pub type TokenAndUser = (TokenRow, user::Model);
+/// A session and its user.
+pub type SessionAndUser = (session::Model, user::Model);
+
+/// A session and its user (remembered per process for a moment, see `access_cache`).
+async fn session_and_user(state: &AppState, session_id: String) -> Result<Option<SessionAndUser>, ApiError> {
+    if let Some(found) = state.access_cache.get(&state.access_cache.sessions, &session_id) {
+        return Ok(Some(found));
+    }
+    let generation = state.access_cache.generation();
+    let Some(session) = session::Entity::find_by_id(session_id.clone()).one(&state.db).await? else {
+        return Ok(None);
+    };
+    let Some(user) = user::Entity::find_by_id(session.user_id.clone()).one(&state.db).await? else {
+        return Ok(None);
+    };
+    let found = (session, user);
+    state.access_cache.put(&state.access_cache.sessions, session_id, found.clone(), generation);
+    Ok(Some(found))
+}
+
 /// The parts of a token row that authentication needs.
-struct TokenRow {
+#[derive(Clone, Debug)]
+pub struct TokenRow {
     id: String,
     workspace_id: String,
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
 }
 
-/// A token and its owner in one query (every API call with a token runs it).
-async fn token_and_user(state: &AppState, token: &str) -> Result<Option<(TokenRow, user::Model)>, ApiError> {
+/// A token and its owner in one query (every API call with a token needs them; remembered per
+/// process for a moment, see `access_cache`).
+async fn token_and_user(state: &AppState, token: &str) -> Result<Option<TokenAndUser>, ApiError> {
+    let hash = secret_hash(token);
+    if let Some(found) = state.access_cache.get(&state.access_cache.tokens, &hash) {
+        return Ok(Some(found));
+    }
+    let generation = state.access_cache.generation();
     let backend = state.db.get_database_backend();
     let placeholder = if backend == DbBackend::Postgres { "$1" } else { "?" };
     let sql = format!(
@@ -116,7 +144,7 @@ async fn token_and_user(state: &AppState, token: &str) -> Result<Option<(TokenRo
          u.id, u.username, u.display_name, u.password_hash, u.is_admin, u.disabled, u.created_at, u.email \
          FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = {placeholder}"
     );
-    let row = state.db.query_one_raw(Statement::from_sql_and_values(backend, sql, [secret_hash(token).into()])).await?;
+    let row = state.db.query_one_raw(Statement::from_sql_and_values(backend, sql, [hash.clone().into()])).await?;
     let Some(row) = row else { return Ok(None) };
     let token = TokenRow {
         id: row.try_get_by_index(0)?,
@@ -134,6 +162,7 @@ async fn token_and_user(state: &AppState, token: &str) -> Result<Option<(TokenRo
         created_at: row.try_get_by_index(10)?,
         email: row.try_get_by_index(11)?,
     };
+    state.access_cache.put(&state.access_cache.tokens, hash, (token.clone(), user.clone()), generation);
     Ok(Some((token, user)))
 }
 

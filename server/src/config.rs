@@ -35,6 +35,9 @@ pub struct Config {
     /// The built browser app (`cargo xtask web` writes it to `target/web`); without it the
     /// server answers the API only and `/` says how to build the app.
     pub web_dir: Option<PathBuf>,
+    /// How long a process may reuse what it read about a caller, workspace or form (see
+    /// `access_cache`); changes made through this process are seen at once regardless.
+    pub access_cache_ttl: Duration,
 }
 
 /// What may be set, from any source. Every field optional; the file rejects unknown keys.
@@ -68,6 +71,11 @@ pub struct Settings {
     /// Directory of the built browser app [default: `web` beside the binary, if it exists].
     #[arg(long)]
     pub web_dir: Option<PathBuf>,
+    /// Milliseconds a caller's token or session, roles and policies may be reused before they
+    /// are read again; changes made through this server apply at once, changes made by
+    /// another process within this time; 0 reads them on every request [default: 1000].
+    #[arg(long)]
+    pub access_cache_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +105,7 @@ impl Settings {
             metrics_token: env.get("FORMWORK_METRICS_TOKEN").cloned(),
             demo: env.get("FORMWORK_DEMO").map(|v| matches!(v.as_str(), "1" | "true" | "yes")),
             web_dir: env.get("FORMWORK_WEB_DIR").map(PathBuf::from),
+            access_cache_ms: parse("FORMWORK_ACCESS_CACHE_MS")?,
         })
     }
 
@@ -117,6 +126,7 @@ impl Settings {
             metrics_token: self.metrics_token.or(lower.metrics_token),
             demo: self.demo.or(lower.demo),
             web_dir: self.web_dir.or(lower.web_dir),
+            access_cache_ms: self.access_cache_ms.or(lower.access_cache_ms),
         }
     }
 }
@@ -158,6 +168,12 @@ impl Config {
         if settings.admin_password.as_ref().is_some_and(|p| p.chars().count() < 10) {
             return Err(ConfigError("the admin password needs at least 10 characters".to_owned()));
         }
+        let access_cache_ms = settings.access_cache_ms.unwrap_or(1000);
+        if access_cache_ms > 60_000 {
+            return Err(ConfigError(format!(
+                "access cache of {access_cache_ms} ms is above 60000: revocations would take too long to reach other processes"
+            )));
+        }
         Ok(Config {
             listen,
             data_dir,
@@ -168,6 +184,7 @@ impl Config {
             metrics_token: settings.metrics_token,
             demo: settings.demo.unwrap_or(false),
             web_dir: settings.web_dir.or_else(default_web_dir),
+            access_cache_ttl: Duration::from_millis(access_cache_ms),
         })
     }
 }

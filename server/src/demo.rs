@@ -110,6 +110,7 @@ async fn sample_records(
     audit.open(txn, workspace_id).await?;
     let mut staged = Vec::new();
     let mut unique_skipped = 0;
+    let mut counters = crate::db::counters::Counters::default();
     for (seed, pack) in state.packs.iter().enumerate() {
         let Some(spec) = &pack.manifest.sample else { continue };
         for (form_key, day, data) in sample::generate(spec, today, 0x5eed + seed as u64) {
@@ -126,7 +127,9 @@ async fn sample_records(
                 forms.insert(form_key.clone(), (row.id, version, compiled));
             }
             let (form_id, version, compiled) = &forms[&form_key];
-            let sequences = crate::routes::draw_numbers(txn, workspace_id, form_id, compiled, day).await?;
+            let mark = counters.mark();
+            let sequences =
+                crate::routes::draw_numbers(txn, &mut counters, workspace_id, form_id, compiled, day).await?;
             let ctx = RecordContext { today: Some(day), sequences, system: true, ..RecordContext::default() };
             let outcome = compiled.process_owned(data, &ctx);
             if !outcome.is_valid() {
@@ -136,6 +139,7 @@ async fn sample_records(
             let unique: Vec<&str> = compiled.unique_fields().to_vec();
             if !crate::routes::claim_unique(txn, &unique, form_id, &id, &outcome.record).await?.is_empty() {
                 unique_skipped += 1;
+                counters.reset(mark);
                 continue;
             }
             // Created at 09:00 local time on its day.
@@ -169,6 +173,7 @@ async fn sample_records(
         record::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
         added.apply(txn).await?;
     }
+    counters.flush(txn).await?;
     audit.flush(txn).await?;
     if unique_skipped > 0 {
         tracing::info!(unique_skipped, "demo: sample records repeating a unique value were left out");

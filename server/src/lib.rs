@@ -1,6 +1,7 @@
 //! The Formwork server: the `formwork` binary's library, so tests drive the same router.
 
 pub mod access;
+pub mod access_cache;
 pub mod app;
 pub mod audit;
 pub mod auth;

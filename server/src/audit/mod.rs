@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::db::entities::{audit_entry, audit_head};
 
 mod staged;
-pub use staged::Staged;
+pub use staged::{Mark, Staged};
 
 /// What happened, by whom, to what.
 #[derive(Clone, Debug)]

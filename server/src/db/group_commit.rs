@@ -17,16 +17,18 @@
 //! out) is skipped.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, TryIntoModel};
+use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, TryIntoModel};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::Staged;
-use crate::db::entities::record;
+use crate::db::counters::Counters;
+use crate::db::entities::{record, workflow};
 use crate::error::ApiError;
 
 type Output = Result<Box<dyn Any + Send>, ApiError>;
@@ -48,10 +50,55 @@ const MAX_BATCH: usize = 256;
 #[derive(Default)]
 pub struct Batch {
     pub audit: Staged,
+    /// Auto-number counters drawn in this transaction (written back on flush).
+    pub counters: Counters,
     records: Vec<record::ActiveModel>,
+    /// The published workflows of a form (by workspace and form key), read once per batch.
+    workflows: HashMap<(String, String), Arc<Vec<workflow::Model>>>,
+}
+
+/// What a failed job's staged work is taken back to.
+struct Mark {
+    audit: crate::audit::Mark,
+    records: usize,
+    counters: crate::db::counters::Mark,
 }
 
 impl Batch {
+    fn mark(&self) -> Mark {
+        Mark { audit: self.audit.mark(), records: self.records.len(), counters: self.counters.mark() }
+    }
+
+    fn reset(&mut self, mark: Mark) {
+        self.audit.reset(mark.audit);
+        self.records.truncate(mark.records);
+        self.counters.reset(mark.counters);
+    }
+
+    /// The published workflows of form `form_key` in `workspace_id`, read once per batch
+    /// (nothing publishes a workflow inside a batch).
+    pub async fn workflows_of(
+        &mut self,
+        txn: &DatabaseTransaction,
+        workspace_id: &str,
+        form_key: &str,
+    ) -> Result<Arc<Vec<workflow::Model>>, DbErr> {
+        let key = (workspace_id.to_owned(), form_key.to_owned());
+        if let Some(found) = self.workflows.get(&key) {
+            return Ok(found.clone());
+        }
+        let found = Arc::new(
+            workflow::Entity::find()
+                .filter(workflow::Column::WorkspaceId.eq(workspace_id))
+                .filter(workflow::Column::FormKey.eq(form_key))
+                .filter(workflow::Column::LatestVersion.is_not_null())
+                .all(txn)
+                .await?,
+        );
+        self.workflows.insert(key, found.clone());
+        Ok(found)
+    }
+
     pub fn stage_record(&mut self, record: record::ActiveModel) {
         self.records.push(record);
     }
@@ -75,7 +122,8 @@ impl Batch {
         }
     }
 
-    pub async fn flush(self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    pub async fn flush(mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        self.counters.flush(txn).await?;
         // SQLite binds at most 32,766 parameters per statement: 10 columns x 1,000 rows fits.
         let mut records = self.records;
         let added = crate::reports::rollups::Added::of(&records);
@@ -188,7 +236,7 @@ async fn run_batch(db: &DatabaseConnection, jobs: Vec<Job>) -> Result<Replies, (
         if job.reply.is_closed() {
             continue;
         }
-        let mark = (batch.audit.mark(), batch.records.len());
+        let mark = batch.mark();
         let outcome = (job.work)(&txn, &mut batch).await;
         if let Err(error) = &outcome {
             // An internal error may have left a write half done: the batch cannot commit.
@@ -197,8 +245,7 @@ async fn run_batch(db: &DatabaseConnection, jobs: Vec<Job>) -> Result<Replies, (
                 replies.push((job.reply, outcome));
                 return fail(message, replies, jobs.collect());
             }
-            batch.audit.reset(mark.0);
-            batch.records.truncate(mark.1);
+            batch.reset(mark);
         }
         replies.push((job.reply, outcome));
     }

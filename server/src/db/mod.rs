@@ -1,5 +1,6 @@
 //! Opening the database and applying migrations; the entities.
 
+pub mod counters;
 pub mod entities;
 pub mod group_commit;
 

@@ -131,8 +131,15 @@ impl Context<'_> {
         };
         let compiled = self.runner.forms.get(self.txn, &target.id, version).await?;
         let today = crate::clock::today_utc();
-        let sequences =
-            crate::routes::records::draw_numbers(self.txn, &workspace_id, &target.id, &compiled, today).await?;
+        let sequences = crate::routes::records::draw_numbers(
+            self.txn,
+            &mut self.batch.counters,
+            &workspace_id,
+            &target.id,
+            &compiled,
+            today,
+        )
+        .await?;
         let ctx =
             RecordContext { previous: None, today: Some(today), sequences, system: true, ..RecordContext::default() };
         let outcome = compiled.process_owned(data.clone(), &ctx);

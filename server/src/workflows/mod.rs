@@ -25,9 +25,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Qu
 use serde_json::{Value, json};
 
 use crate::audit::Entry;
-use crate::db::entities::{
-    membership, record, workflow, workflow_instance, workflow_task, workflow_timer, workflow_version,
-};
+use crate::db::entities::{membership, record, workflow_instance, workflow_task, workflow_timer, workflow_version};
 use crate::db::group_commit::Batch;
 use crate::error::ApiError;
 use crate::forms_cache::FormsCache;
@@ -114,14 +112,9 @@ impl Runner {
         record: &record::Model,
         previous: Option<&Value>,
     ) -> Result<Vec<String>, ApiError> {
-        let published = workflow::Entity::find()
-            .filter(workflow::Column::WorkspaceId.eq(record.workspace_id.as_str()))
-            .filter(workflow::Column::FormKey.eq(form_key))
-            .filter(workflow::Column::LatestVersion.is_not_null())
-            .all(txn)
-            .await?;
+        let published = batch.workflows_of(txn, &record.workspace_id, form_key).await?;
         let mut started = Vec::new();
-        for wf in published {
+        for wf in published.iter() {
             let Some(version) = wf.latest_version else { continue };
             let compiled = self.workflows.get(txn, &wf.id, version).await?;
             let fires = match &compiled.definition.trigger {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::on_both;
 use crate::support::{Session, TestApp};
 
-const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery";
 
 /// An installation admin, a workspace `plant-a` and sessions for a designer and a member.
 pub async fn plant(app: &TestApp) -> (Session, Session, Session) {

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod access_cache;
 mod attachments;
 mod audit;
 mod auth;

@@ -66,6 +66,7 @@ pub fn test_config(database: Database, data_dir: PathBuf) -> Config {
         metrics_token: Some("scrape-secret".to_owned()),
         demo: false,
         web_dir: None,
+        access_cache_ttl: Duration::from_millis(1000),
     }
 }
 
@@ -129,16 +130,12 @@ impl TestApp {
 
     /// Sends a request and returns the status and the body as JSON (`Null` when empty).
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = self.router.clone().oneshot(request).await.expect("infallible");
-        let status = response.status();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
-        (status, body)
+        send_to(&self.router, request).await
+    }
+
+    /// A second server process on the same database, with its own caches and writer.
+    pub fn other_process(&self) -> OtherProcess {
+        OtherProcess { router: app(AppState::new(self.db.clone(), self.config.clone())) }
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -271,6 +268,29 @@ impl TestApp {
         }
         ids
     }
+}
+
+/// Another server on the same database (see [`TestApp::other_process`]).
+pub struct OtherProcess {
+    router: Router,
+}
+
+impl OtherProcess {
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        send_to(&self.router, request).await
+    }
+}
+
+async fn send_to(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    (status, body)
 }
 
 pub fn json_request(method: &str, path: &str, body: &Value) -> Request<Body> {

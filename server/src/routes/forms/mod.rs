@@ -34,14 +34,56 @@ pub async fn load<A: ActionKind>(
         .one(db)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let resource = Resource::Form { id: &form.id, workspace: &access.workspace.id };
+    check(state, access, &form.id, action)?;
+    Ok(form)
+}
+
+/// What a submission needs of its form: which one it is and its latest published version.
+#[derive(Clone, Debug)]
+pub struct Latest {
+    pub id: String,
+    pub key: String,
+    pub latest_version: Option<i32>,
+}
+
+/// Like [`load`] for submissions, which run often: only the form's id and latest version,
+/// remembered per process for a moment (see `access_cache`; publishing drops them).
+pub async fn latest<A: ActionKind>(
+    state: &AppState,
+    access: &InWorkspace<A>,
+    key: &str,
+    action: Action,
+) -> Result<Latest, ApiError> {
+    let cache_key = (access.workspace.id.clone(), key.to_owned());
+    let form = match state.access_cache.get(&state.access_cache.forms, &cache_key) {
+        Some(found) => found,
+        None => {
+            let generation = state.access_cache.generation();
+            let found = form::Entity::find()
+                .filter(form::Column::WorkspaceId.eq(access.workspace.id.as_str()))
+                .filter(form::Column::Key.eq(key))
+                .one(&state.db)
+                .await?
+                .ok_or_else(ApiError::not_found)?;
+            let found = Latest { id: found.id, key: found.key, latest_version: found.latest_version };
+            state.access_cache.put(&state.access_cache.forms, cache_key, found.clone(), generation);
+            found
+        }
+    };
+    check(state, access, &form.id, action)?;
+    Ok(form)
+}
+
+/// Checks that the caller may see form `id` and do `action` to it.
+fn check<A: ActionKind>(state: &AppState, access: &InWorkspace<A>, id: &str, action: Action) -> Result<(), ApiError> {
+    let resource = Resource::Form { id, workspace: &access.workspace.id };
     if !access.allows(state, Action::Read, &resource) {
         return Err(ApiError::not_found());
     }
     if !access.allows(state, action, &resource) {
         return Err(ApiError::new("forbidden", "your roles do not allow this on this form"));
     }
-    Ok(form)
+    Ok(())
 }
 
 /// The draft's problems, if any (a draft may be incomplete; publishing needs none).

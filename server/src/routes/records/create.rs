@@ -48,7 +48,7 @@ pub async fn submit<A: ActionKind>(
     input: Value,
     lang: Lang,
 ) -> Result<(record::Model, String, FieldMask), ApiError> {
-    let form = crate::routes::forms::load(state, access, &state.db, key, Action::Create).await?;
+    let form = crate::routes::forms::latest(state, access, key, Action::Create).await?;
     let version =
         form.latest_version.ok_or_else(|| ApiError::new("conflict", "the form has no published version yet"))?;
     let compiled = state.forms.get(&state.db, &form.id, version).await?;
@@ -130,7 +130,15 @@ impl Submission {
             return Err(super::rejected(taken, self.lang));
         }
         crate::routes::attachments::link(txn, &self.workspace_id, &id, &self.files).await?;
-        let sequences = super::draw_numbers(txn, &self.workspace_id, &self.form_id, &self.compiled, self.today).await?;
+        let sequences = super::draw_numbers(
+            txn,
+            &mut batch.counters,
+            &self.workspace_id,
+            &self.form_id,
+            &self.compiled,
+            self.today,
+        )
+        .await?;
         let data = match self.raw {
             Some(raw) => {
                 let ctx = RecordContext {

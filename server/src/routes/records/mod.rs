@@ -9,7 +9,7 @@ pub mod patch;
 mod query;
 pub mod unique;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::{Map, Value, json};
 
 use crate::access::{ActionKind, InWorkspace};
@@ -158,9 +158,11 @@ pub fn diff(before: &Value, after: &Value) -> Value {
 }
 
 /// Draws the next number of every auto-number field of `compiled` (a counter per form, field
-/// and pattern scope, so monthly patterns restart monthly), in the caller's transaction.
+/// and pattern scope, so monthly patterns restart monthly), in the caller's transaction; the
+/// caller flushes `counters` before it commits.
 pub async fn draw_numbers(
     db: &impl ConnectionTrait,
+    counters: &mut crate::db::counters::Counters,
     workspace_id: &str,
     form_id: &str,
     compiled: &engine::form::CompiledForm,
@@ -169,30 +171,7 @@ pub async fn draw_numbers(
     let mut sequences = std::collections::BTreeMap::new();
     for (field, pattern) in compiled.auto_numbers() {
         let counter = format!("{form_id}:{field}:{}", pattern.scope(today));
-        sequences.insert(field.to_owned(), next_counter(db, workspace_id, &counter).await?);
+        sequences.insert(field.to_owned(), counters.next(db, workspace_id, &counter).await?);
     }
     Ok(sequences)
-}
-
-/// The next value of a counter, in the caller's transaction: gapless, because a rolled-back
-/// transaction takes its increment with it, and safe under concurrency, because the upsert
-/// locks the counter's row until commit.
-pub async fn next_counter(db: &impl ConnectionTrait, workspace_id: &str, name: &str) -> Result<u64, DbErr> {
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => {
-            "INSERT INTO counters (workspace_id, name, value) VALUES ($1, $2, 1) \
-             ON CONFLICT (workspace_id, name) DO UPDATE SET value = counters.value + 1 RETURNING value"
-        }
-        _ => {
-            "INSERT INTO counters (workspace_id, name, value) VALUES (?, ?, 1) \
-             ON CONFLICT (workspace_id, name) DO UPDATE SET value = counters.value + 1 RETURNING value"
-        }
-    };
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [workspace_id.into(), name.into()]))
-        .await?
-        .ok_or_else(|| DbErr::Custom("counter upsert returned nothing".to_owned()))?;
-    let value: i64 = row.try_get_by_index(0)?;
-    Ok(value as u64)
 }
