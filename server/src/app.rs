@@ -57,8 +57,10 @@ impl AppState {
                 None
             }
         });
+        let access_cache = Arc::new(crate::access_cache::AccessCache::new(config.access_cache_ttl));
+        crate::access_cache::listen::start(&db, access_cache.clone());
         AppState {
-            access_cache: Arc::new(crate::access_cache::AccessCache::new(config.access_cache_ttl)),
+            access_cache,
             runner: Runner { workflows: Arc::new(WorkflowCache::default()), forms: forms.clone(), nested: false },
             http: reqwest::Client::new(),
             writes: GroupCommit::start(db.clone()),
@@ -114,6 +116,7 @@ async fn forget_access(
     let response = next.run(request).await;
     if changes {
         state.access_cache.invalidate();
+        crate::access_cache::listen::announce(&state.db).await;
     }
     response
 }

@@ -175,3 +175,25 @@ on_both!(batch_counters_are_gapless, |app: TestApp| async move {
     txn.rollback().await.unwrap();
     assert_eq!(value(&app).await, Some(4));
 });
+
+on_both!(postgresql_processes_hear_of_changes_before_the_time_to_live, |app: TestApp| async move {
+    let mut app = app;
+    // A time to live far beyond the deadline below: only the announcement can make it.
+    app.reconfigure(|config| config.access_cache_ttl = Duration::from_secs(60));
+    let postgres = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let (_, designer, token, id) = setup(&app).await;
+    let other = app.other_process();
+    let forms = "/api/v1/workspaces/plant-a/forms";
+    assert_eq!(app.send(bearer(&token, "GET", forms, None)).await.0, StatusCode::OK);
+    let (status, _) = other.send(designer.request("DELETE", &format!("/api/v1/auth/tokens/{id}"), None)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    if postgres {
+        eventually(Duration::from_secs(10), StatusCode::UNAUTHORIZED, || async {
+            app.send(bearer(&token, "GET", forms, None)).await.0
+        })
+        .await;
+    } else {
+        // SQLite has no announcements: the entry stands until its time to live.
+        assert_eq!(app.send(bearer(&token, "GET", forms, None)).await.0, StatusCode::OK);
+    }
+});

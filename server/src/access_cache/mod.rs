@@ -9,9 +9,12 @@
 //! generation after it has committed, which drops every entry at once. An entry is tagged
 //! with the generation read *before* its database read, so a read that raced a change is
 //! never used. Within one process a revoked token, a removed member, changed policies or a
-//! new form version are therefore seen by the next request; a change made by another
-//! process (a second server on the same PostgreSQL, the `formwork` CLI) within the time to
-//! live (1 s unless configured; 0 turns the cache off).
+//! new form version are therefore seen by the next request; on PostgreSQL other processes
+//! hear of it within milliseconds ([`listen`]); anything they cannot hear of (the
+//! `formwork` CLI on SQLite, a lost listening connection) within the time to live (1 s
+//! unless configured; 0 turns the cache off).
+
+pub mod listen;
 
 use std::collections::HashMap;
 use std::hash::Hash;
