@@ -63,7 +63,7 @@ impl AppState {
             access_cache,
             runner: Runner { workflows: Arc::new(WorkflowCache::default()), forms: forms.clone(), nested: false },
             http: reqwest::Client::new(),
-            writes: GroupCommit::start(db.clone()),
+            writes: GroupCommit::start(config.database.clone()),
             db,
             config: Arc::new(config),
             login_limiter: Arc::new(LoginLimiter::default()),
@@ -104,7 +104,6 @@ impl AppState {
     }
 }
 
-/// Ends a request that takes longer than `timeout` with the API's error shape.
 /// Drops the access cache after every request that may have changed access, once it has
 /// finished (committed or not).
 async fn forget_access(
@@ -121,6 +120,7 @@ async fn forget_access(
     response
 }
 
+/// Ends a request that takes longer than `timeout` with the API's error shape.
 async fn with_timeout(
     timeout: std::time::Duration,
     request: axum::extract::Request,

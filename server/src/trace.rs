@@ -65,21 +65,23 @@ async fn relink(
     ids: &[String],
     fresh: bool,
 ) -> Result<(), ApiError> {
-    let backend = db.get_database_backend();
+    let rows = derive(db, forms, workspace_id, ids).await?;
+    store(db, ids, &rows, fresh).await
+}
+
+/// One `lot_links` row: workspace, record, form, field, role, lot.
+type LinkRow = [SqlValue; 6];
+
+/// The links of the live ones of `ids`, as they stand.
+async fn derive(
+    db: &impl ConnectionTrait,
+    forms: &FormsCache,
+    workspace_id: &str,
+    ids: &[String],
+) -> Result<Vec<LinkRow>, ApiError> {
+    let mut rows: Vec<LinkRow> = Vec::new();
     for chunk in ids.chunks(500) {
-        let p = params(backend, chunk.len(), 1);
-        if !fresh {
-            let values: Vec<SqlValue> = chunk.iter().map(|id| id.clone().into()).collect();
-            db.execute_raw(Statement::from_sql_and_values(
-                backend,
-                format!("DELETE FROM lot_links WHERE record_id IN ({})", p.join(", ")),
-                values,
-            ))
-            .await?;
-        }
-        let found = crate::changes::live_records(db, chunk).await?;
-        let mut rows: Vec<[SqlValue; 6]> = Vec::new();
-        for found in found {
+        for found in crate::changes::live_records(db, chunk).await? {
             let compiled = forms.get(db, &found.form_id, found.form_version).await?;
             for link in compiled.lot_links(&found.data) {
                 rows.push([
@@ -92,19 +94,37 @@ async fn relink(
                 ]);
             }
         }
-        for rows in rows.chunks(500) {
-            let p = params(backend, rows.len() * 6, 1);
-            let tuples: Vec<String> = p.chunks(6).map(|c| format!("({})", c.join(", "))).collect();
+    }
+    Ok(rows)
+}
+
+/// Replaces the links of `ids` with `rows`.
+async fn store(db: &impl ConnectionTrait, ids: &[String], rows: &[LinkRow], fresh: bool) -> Result<(), ApiError> {
+    let backend = db.get_database_backend();
+    if !fresh {
+        for chunk in ids.chunks(500) {
+            let p = params(backend, chunk.len(), 1);
+            let values: Vec<SqlValue> = chunk.iter().map(|id| id.clone().into()).collect();
             db.execute_raw(Statement::from_sql_and_values(
                 backend,
-                format!(
-                    "INSERT INTO lot_links (workspace_id, record_id, form_id, field, role, lot) VALUES {}",
-                    tuples.join(", ")
-                ),
-                rows.iter().flat_map(|r| r.iter().cloned()).collect::<Vec<_>>(),
+                format!("DELETE FROM lot_links WHERE record_id IN ({})", p.join(", ")),
+                values,
             ))
             .await?;
         }
+    }
+    for rows in rows.chunks(500) {
+        let p = params(backend, rows.len() * 6, 1);
+        let tuples: Vec<String> = p.chunks(6).map(|c| format!("({})", c.join(", "))).collect();
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "INSERT INTO lot_links (workspace_id, record_id, form_id, field, role, lot) VALUES {}",
+                tuples.join(", ")
+            ),
+            rows.iter().flat_map(|r| r.iter().cloned()).collect::<Vec<_>>(),
+        ))
+        .await?;
     }
     Ok(())
 }
@@ -113,19 +133,23 @@ async fn relink(
 pub async fn catch_up(db: &DatabaseConnection, forms: &FormsCache, workspace_id: &str) -> Result<usize, ApiError> {
     let mut total = 0;
     loop {
-        // A plain read first: with nothing new, no write transaction is opened (on SQLite it
-        // would take the write lock every round, in the way of submissions).
-        let seen = cursor(db, workspace_id).await?;
-        if crate::changes::page(db, workspace_id, seen, 1).await?.is_none() {
-            return Ok(total);
-        }
-        let txn = crate::db::write_txn(db).await?;
-        let from = cursor(&txn, workspace_id).await?;
-        let Some(page) = crate::changes::page(&txn, workspace_id, from, BATCH).await? else {
-            txn.rollback().await?;
+        // The entries and the links of their records are read before the write transaction:
+        // on SQLite it holds the one write lock, and deriving a busy round's links took tens of
+        // milliseconds in which every submission waited. A record read now is at least as new
+        // as its entries in the page (each write commits its entry with it); a write after the
+        // page has a later entry and is applied next round.
+        let from = cursor(db, workspace_id).await?;
+        let Some(page) = crate::changes::page(db, workspace_id, from, BATCH).await? else {
             return Ok(total);
         };
-        relink(&txn, forms, workspace_id, &page.records, false).await?;
+        let rows = derive(db, forms, workspace_id, &page.records).await?;
+        let txn = crate::db::write_txn(db).await?;
+        // Another process moved the cursor meanwhile: start over from where it is.
+        if cursor(&txn, workspace_id).await? != from {
+            txn.rollback().await?;
+            continue;
+        }
+        store(&txn, &page.records, &rows, false).await?;
         set_cursor(&txn, workspace_id, page.last).await?;
         txn.commit().await?;
         total += page.read;

@@ -165,8 +165,13 @@ fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Valu
     let token = server.setup(form);
     let one = submissions(&server, &token, input, 1, SINGLE);
     let cpu_before = server.cpu_seconds();
+    let (bench_before, database_before, all_before) = (process_cpu("self"), database_cpu(), machine_cpu());
     let many = submissions(&server, &token, input, CLIENTS, PER_CLIENT);
     let cpu_per_record = (server.cpu_seconds() - cpu_before) / (CLIENTS * PER_CLIENT) as f64 * 1e3;
+    let per_record = |before: f64, after: f64| (after - before) / (CLIENTS * PER_CLIENT) as f64 * 1e3;
+    let clients_per_record = per_record(bench_before, process_cpu("self"));
+    let database_per_record = per_record(database_before, database_cpu());
+    let machine_per_record = per_record(all_before, machine_cpu());
     println!("| submissions | records/s | p50 ms | p99 ms | ratio to the baseline |");
     println!("|---|---|---|---|---|");
     for (label, run, base) in [("1 client", &one, &direct_1), ("16 clients", &many, &direct_16)] {
@@ -184,6 +189,10 @@ fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Valu
     }
 
     println!("\nserver CPU per submission at 16 clients: {cpu_per_record:.2} ms (user + system)");
+    println!(
+        "CPU per submission at 16 clients, whole machine: {machine_per_record:.2} ms (clients {clients_per_record:.2}, \
+         PostgreSQL processes {database_per_record:.2}, server {cpu_per_record:.2}, the rest kernel and others)"
+    );
     let (_, metrics) = Http::connect(server.port).send("GET", "/metrics", Some("bench-metrics"), None);
     let metric = |name: &str| -> f64 {
         metrics.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).and_then(|v| v.parse().ok()).unwrap_or(0.0)
@@ -218,6 +227,37 @@ fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Valu
     }
     runtime.block_on(db.close()).ok();
     println!("\npeak server memory (VmHWM): {:.1} MiB", server.peak_memory_kib() as f64 / 1024.0);
+}
+
+/// User + system CPU seconds of process `pid` ("self" for this one), all threads.
+fn process_cpu(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name (in parentheses): state, then numbers; utime and stime are the
+    // 12th and 13th of those.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    (tick(11) + tick(12)) as f64 / 100.0
+}
+
+/// CPU seconds of every process called `postgres` on this machine (the database's backends).
+fn database_cpu() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0.0 };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| name.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres"))
+        .map(|pid| process_cpu(&pid))
+        .sum()
+}
+
+/// Busy CPU seconds of the whole machine (user, nice, system, irq, softirq).
+fn machine_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let line = stat.lines().next().unwrap_or_default();
+    let ticks: Vec<u64> = line.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    [0, 1, 2, 5, 6].iter().filter_map(|&i| ticks.get(i)).sum::<u64>() as f64 / 100.0
 }
 
 pub(crate) struct Timing {

@@ -51,7 +51,13 @@ pub async fn connect(database: &Database) -> Result<DatabaseConnection, DbErr> {
             options
         }
     };
-    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
+    // sqlx pings every connection it hands out by default: a round trip before every
+    // transaction and every statement outside one. Only connections idle long enough to have
+    // been dropped (by the server, a proxy, a firewall) are pinged.
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire_if_idle_for(Duration::from_secs(30));
     SeaDatabase::connect(options).await
 }
 
