@@ -15,6 +15,16 @@ fn zero_configuration_means_sqlite_in_formwork_data_on_8080() {
     assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(config.database, Database::Sqlite { path: PathBuf::from("formwork-data/formwork.sqlite") });
     assert_eq!(config.body_limit, 2 * 1024 * 1024);
+    assert_eq!(config.access_cache_ttl, std::time::Duration::from_secs(1));
+}
+
+#[test]
+fn the_access_cache_is_configurable_and_can_be_turned_off() {
+    let config = Config::build(Settings::default(), &env(&[("FORMWORK_ACCESS_CACHE_MS", "0")]), None).unwrap();
+    assert!(config.access_cache_ttl.is_zero());
+    let file = "access_cache_ms = 250\n";
+    let config = Config::build(Settings::default(), &HashMap::new(), Some((file, Path::new("formwork.toml")))).unwrap();
+    assert_eq!(config.access_cache_ttl, std::time::Duration::from_millis(250));
 }
 
 #[test]
@@ -49,4 +59,6 @@ fn bad_configuration_is_refused_with_a_reason() {
     check(Settings::default(), env(&[("DATABASE_URL", "mysql://x")]), None, "DATABASE_URL");
     check(Settings::default(), env(&[("FORMWORK_BODY_LIMIT", "lots")]), None, "FORMWORK_BODY_LIMIT");
     check(Settings { request_timeout: Some(0), ..Settings::default() }, HashMap::new(), None, "timeout");
+    check(Settings::default(), env(&[("FORMWORK_ACCESS_CACHE_MS", "soon")]), None, "FORMWORK_ACCESS_CACHE_MS");
+    check(Settings { access_cache_ms: Some(600_000), ..Settings::default() }, HashMap::new(), None, "access cache");
 }

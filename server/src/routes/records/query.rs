@@ -286,7 +286,7 @@ impl Sql {
         if self.postgres() && filter.op == Op::Eq && filter.leaf == Leaf::Text {
             // One jsonb comparison: equal jsonb strings are equal bytes, the same answer as
             // the typed test below, and the planner estimates it as it does any expression,
-            // so a page walks the id order instead of the table (15x faster at 100,000).
+            // so a page walks the id order instead of the table (199 -> 23 ms at 100,000).
             let values: Vec<String> = filter
                 .values
                 .iter()
