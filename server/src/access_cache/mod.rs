@@ -11,8 +11,8 @@
 //! never used. Within one process a revoked token, a removed member, changed policies or a
 //! new form version are therefore seen by the next request; on PostgreSQL other processes
 //! hear of it within milliseconds ([`listen`]); anything they cannot hear of (the
-//! `formwork` CLI on SQLite, a lost listening connection) within the time to live (1 s
-//! unless configured; 0 turns the cache off).
+//! `formwork` CLI, which does not announce, a lost listening connection, SQLite) within the
+//! time to live (1 s unless configured; 0 turns the cache off).
 
 pub mod listen;
 
