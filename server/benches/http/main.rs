@@ -571,11 +571,7 @@ impl Server {
 
     /// User + system CPU time of the server process so far (clock ticks of 10 ms).
     fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
-        let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<u64> = rest.split_whitespace().filter_map(|f| f.parse().ok()).collect();
-        fields.get(10).zip(fields.get(11)).map_or(0.0, |(u, s)| (u + s) as f64 / 100.0)
+        process_cpu(&self.child.id().to_string())
     }
 
     fn peak_memory_kib(&self) -> u64 {

@@ -232,11 +232,13 @@ async fn writer(database: Database, mut receiver: mpsc::Receiver<Job>, stats: Ar
                 callers.into_iter().map(|reply| (reply, Err(error.clone()))).collect()
             }
         };
+        // Counted before anyone is answered, so that a caller who reads the metrics after its
+        // answer sees its own job (the writer runs on its own thread).
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.jobs.fetch_add(count, Ordering::Relaxed);
         for (reply, outcome) in replies {
             let _ = reply.send(outcome);
         }
-        stats.commits.fetch_add(1, Ordering::Relaxed);
-        stats.jobs.fetch_add(count, Ordering::Relaxed);
     }
     if let Some(db) = db {
         let _ = db.close().await;

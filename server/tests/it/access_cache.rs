@@ -1,27 +1,18 @@
-//! The per-process access cache (`server/src/access_cache.rs`): changes made through the
+//! The per-process access cache (`server/src/access_cache/`): changes made through the
 //! same process apply to the very next request; changes made by another process on the same
 //! database apply within the configured time to live, and at once when it is 0. Also the
 //! batch counters of auto-numbers (`server/src/db/counters.rs`).
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
-use serde_json::{Value, json};
+use serde_json::json;
 use server::db::counters::Counters;
 
 use crate::forms::{lot_form, plant};
 use crate::on_both;
-use crate::support::TestApp;
-
-fn bearer(token: &str, method: &str, path: &str, body: Option<&Value>) -> Request<Body> {
-    let builder = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
-    match body {
-        Some(body) => builder.header("content-type", "application/json").body(Body::from(body.to_string())).unwrap(),
-        None => builder.body(Body::empty()).unwrap(),
-    }
-}
+use crate::support::{TestApp, bearer};
 
 const SUBMIT: &str = "/api/v1/workspaces/plant-a/forms/lot_check/records";
 
@@ -37,6 +28,16 @@ async fn setup(app: &TestApp) -> (crate::support::Session, crate::support::Sessi
     let token = created["token"].as_str().unwrap().to_owned();
     let id = created["id"].as_str().unwrap().to_owned();
     (root, designer, token, id)
+}
+
+const FORMS: &str = "/api/v1/workspaces/plant-a/forms";
+
+/// Uses `token` in `app` (so that it is cached there), then revokes it through another
+/// process on the same database.
+async fn revoke_elsewhere(app: &TestApp, designer: &crate::support::Session, token: &str, id: &str) {
+    assert_eq!(app.send(bearer(token, "GET", FORMS, None)).await.0, StatusCode::OK);
+    let revoke = designer.request("DELETE", &format!("/api/v1/auth/tokens/{id}"), None);
+    assert_eq!(app.other_process().send(revoke).await.0, StatusCode::NO_CONTENT);
 }
 
 /// Polls `probe` until it answers `wanted`, failing after `deadline`.
@@ -96,13 +97,11 @@ on_both!(changes_through_this_process_apply_to_the_next_request, |app: TestApp| 
 
 on_both!(changes_by_another_process_apply_within_the_time_to_live, |app: TestApp| async move {
     let (root, designer, token, id) = setup(&app).await;
-    let other = app.other_process();
-    let forms = "/api/v1/workspaces/plant-a/forms";
-    assert_eq!(app.send(bearer(&token, "GET", forms, None)).await.0, StatusCode::OK);
+    let forms = FORMS;
     // The other process revokes the token: this one refuses it once its entry has expired
-    // (1 s in the tests), without anything of its own having changed.
-    let (status, _) = other.send(designer.request("DELETE", &format!("/api/v1/auth/tokens/{id}"), None)).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    // (1 s in the tests; on PostgreSQL as soon as it hears of it), without anything of its
+    // own having changed.
+    revoke_elsewhere(&app, &designer, &token, &id).await;
     eventually(Duration::from_secs(10), StatusCode::UNAUTHORIZED, || async {
         app.send(bearer(&token, "GET", forms, None)).await.0
     })
@@ -110,7 +109,8 @@ on_both!(changes_by_another_process_apply_within_the_time_to_live, |app: TestApp
     // The other process removes the member: this one stops answering them.
     let member = app.login("member", crate::forms::PASSWORD).await;
     assert_eq!(app.send(member.request("GET", forms, None)).await.0, StatusCode::OK);
-    let (status, _) = other.send(root.request("DELETE", "/api/v1/workspaces/plant-a/members/member", None)).await;
+    let (status, _) =
+        app.other_process().send(root.request("DELETE", "/api/v1/workspaces/plant-a/members/member", None)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     eventually(Duration::from_secs(10), StatusCode::NOT_FOUND, || async {
         app.send(member.request("GET", forms, None)).await.0
@@ -122,12 +122,8 @@ on_both!(without_the_cache_other_processes_apply_at_once, |app: TestApp| async m
     let mut app = app;
     app.reconfigure(|config| config.access_cache_ttl = Duration::ZERO);
     let (_, designer, token, id) = setup(&app).await;
-    let other = app.other_process();
-    let forms = "/api/v1/workspaces/plant-a/forms";
-    assert_eq!(app.send(bearer(&token, "GET", forms, None)).await.0, StatusCode::OK);
-    let (status, _) = other.send(designer.request("DELETE", &format!("/api/v1/auth/tokens/{id}"), None)).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(app.send(bearer(&token, "GET", forms, None)).await.0, StatusCode::UNAUTHORIZED);
+    revoke_elsewhere(&app, &designer, &token, &id).await;
+    assert_eq!(app.send(bearer(&token, "GET", FORMS, None)).await.0, StatusCode::UNAUTHORIZED);
 });
 
 on_both!(batch_counters_are_gapless, |app: TestApp| async move {
@@ -182,11 +178,8 @@ on_both!(postgresql_processes_hear_of_changes_before_the_time_to_live, |app: Tes
     app.reconfigure(|config| config.access_cache_ttl = Duration::from_secs(60));
     let postgres = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
     let (_, designer, token, id) = setup(&app).await;
-    let other = app.other_process();
-    let forms = "/api/v1/workspaces/plant-a/forms";
-    assert_eq!(app.send(bearer(&token, "GET", forms, None)).await.0, StatusCode::OK);
-    let (status, _) = other.send(designer.request("DELETE", &format!("/api/v1/auth/tokens/{id}"), None)).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    let forms = FORMS;
+    revoke_elsewhere(&app, &designer, &token, &id).await;
     if postgres {
         eventually(Duration::from_secs(10), StatusCode::UNAUTHORIZED, || async {
             app.send(bearer(&token, "GET", forms, None)).await.0

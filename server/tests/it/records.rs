@@ -76,6 +76,24 @@ on_both!(submitting_validates_computes_and_numbers, |app: TestApp| async move {
     assert_eq!(fetched["data"], created["data"]);
 });
 
+on_both!(a_writer_that_cannot_reach_its_database_fails_cleanly, |app: TestApp| async move {
+    let (_, _, member) = with_ncr(&app).await;
+    // The group-commit writer opens its own connection; point it where none can be opened
+    // (reads still go to the real database).
+    let mut app = app;
+    app.reconfigure(|config| {
+        config.database = server::config::Database::Sqlite { path: "/proc/formwork-nowhere/formwork.sqlite".into() };
+    });
+    for lot in ["L-1", "L-2"] {
+        let (status, body) = app.send(member.request("POST", RECORDS, Some(&json!({"lot": lot})))).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        assert_eq!(body["code"], json!("internal"));
+        assert!(!body.to_string().contains("/proc"), "the cause stays in the log: {body}");
+    }
+    let (_, list) = app.send(member.request("GET", &format!("{RECORDS}?total=true"), None)).await;
+    assert_eq!(list["total"], json!(0), "nothing was stored");
+});
+
 on_both!(edits_need_the_current_version_and_leave_history, |app: TestApp| async move {
     let (_, designer, _) = with_ncr(&app).await;
     let (_, created) =

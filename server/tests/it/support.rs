@@ -293,6 +293,15 @@ async fn send_to(router: &Router, request: Request<Body>) -> (StatusCode, Value)
     (status, body)
 }
 
+/// A request with an API token (`Authorization: Bearer ...`), JSON body if any.
+pub fn bearer(token: &str, method: &str, path: &str, body: Option<&Value>) -> Request<Body> {
+    let builder = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
+    match body {
+        Some(body) => builder.header("content-type", "application/json").body(Body::from(body.to_string())).unwrap(),
+        None => builder.body(Body::empty()).unwrap(),
+    }
+}
+
 pub fn json_request(method: &str, path: &str, body: &Value) -> Request<Body> {
     Request::builder()
         .method(method)

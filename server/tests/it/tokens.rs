@@ -1,21 +1,12 @@
 //! API tokens: shown once, stored hashed, scoped to one workspace, expiring, revocable.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::forms::{lot_form, plant};
 use crate::on_both;
-use crate::support::TestApp;
-
-fn bearer(token: &str, method: &str, path: &str, body: Option<&Value>) -> Request<Body> {
-    let builder = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
-    match body {
-        Some(body) => builder.header("content-type", "application/json").body(Body::from(body.to_string())).unwrap(),
-        None => builder.body(Body::empty()).unwrap(),
-    }
-}
+use crate::support::{TestApp, bearer};
 
 on_both!(tokens_act_in_their_workspace_only, |app: TestApp| async move {
     let (root, designer, _) = plant(&app).await;
