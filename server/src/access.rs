@@ -8,13 +8,12 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use cedar_policy::PolicySet;
 use engine::form::{CompiledForm, FieldMask};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::authz::{Action, Principal, Resource};
+use crate::authz::{Action, Policies, Principal, Resource};
 use crate::db::entities::{membership, workspace};
 use crate::error::ApiError;
 
@@ -44,7 +43,7 @@ pub struct InWorkspace<A: ActionKind> {
     pub workspace: workspace::Model,
     pub roles: Vec<String>,
     /// The workspace's own policies combined with the defaults, when it has any.
-    policies: Option<Arc<PolicySet>>,
+    policies: Option<Arc<Policies>>,
     action: PhantomData<A>,
 }
 

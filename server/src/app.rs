@@ -60,10 +60,10 @@ impl AppState {
         let access_cache = Arc::new(crate::access_cache::AccessCache::new(config.access_cache_ttl));
         crate::access_cache::listen::start(&db, access_cache.clone());
         AppState {
+            writes: GroupCommit::start(config.database.clone(), access_cache.clone()),
             access_cache,
             runner: Runner { workflows: Arc::new(WorkflowCache::default()), forms: forms.clone(), nested: false },
             http: reqwest::Client::new(),
-            writes: GroupCommit::start(config.database.clone()),
             db,
             config: Arc::new(config),
             login_limiter: Arc::new(LoginLimiter::default()),

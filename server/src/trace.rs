@@ -208,7 +208,7 @@ pub async fn rebuild(
     Ok(done)
 }
 
-/// Keeps every workspace's links current, a round every quarter second, until `stop`.
+/// Keeps every workspace's links current, a round every second (`changes::FOLLOW_EVERY`), until `stop`.
 pub async fn run(db: DatabaseConnection, forms: std::sync::Arc<FormsCache>, stop: tokio::sync::watch::Receiver<bool>) {
     let follower = db.clone();
     crate::changes::follow(follower, "lot links", stop, move |workspace| {

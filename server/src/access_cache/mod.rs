@@ -1,6 +1,6 @@
 //! What every request reads before it can do anything — its caller (token or session and
 //! user), its workspace with the caller's roles and the workspace's policies, and for a
-//! submission the form — remembered per process for a short time.
+//! submission the form and its published workflows — remembered per process for a short time.
 //!
 //! Three reads per request were most of a submission's round trips to the database. An
 //! entry is used only while it is younger than the configured time to live *and* no request
@@ -35,6 +35,9 @@ pub struct AccessCache {
     pub sessions: Memo<String, crate::auth::SessionAndUser>,
     pub workspaces: Memo<(String, String), crate::access::Resolved>,
     pub forms: Memo<(String, String), crate::routes::forms::Latest>,
+    /// The published workflows of a form (by workspace and form key), which the group
+    /// commit reads for every batch that submits a record of it.
+    pub workflows: Memo<(String, String), std::sync::Arc<Vec<crate::db::entities::workflow::Model>>>,
 }
 
 impl AccessCache {
@@ -46,6 +49,7 @@ impl AccessCache {
             sessions: Memo::default(),
             workspaces: Memo::default(),
             forms: Memo::default(),
+            workflows: Memo::default(),
         }
     }
 

@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, Iterable, QueryTrait, Set, Statement};
 
 use super::{Entry, entry_hash, lock_chain};
 use crate::db::entities::{audit_entry, audit_head};
+use crate::db::writes::Write;
 
 #[derive(Clone, Debug)]
 struct Head {
@@ -36,10 +38,21 @@ impl Staged {
         if self.heads.contains_key(workspace_id) {
             return Ok(());
         }
-        lock_chain(db, workspace_id).await?;
-        let head = audit_head::Entity::find_by_id(workspace_id.to_owned()).one(db).await?;
+        let head = match db.get_database_backend() {
+            // One round trip where the chain has a head already (every write but a
+            // workspace's first): the lock and the read in one statement.
+            DbBackend::Postgres => match lock_and_read_head(db, workspace_id).await? {
+                Some(head) => Some(head),
+                None => {
+                    lock_chain(db, workspace_id).await?;
+                    read_head(db, workspace_id).await?
+                }
+            },
+            // SQLite's IMMEDIATE transactions are single writers already.
+            _ => read_head(db, workspace_id).await?,
+        };
         let head = match head {
-            Some(head) => Head { seq: head.seq, hash: Some(head.hash), stored: true, read_seq: head.seq },
+            Some((seq, hash)) => Head { seq, hash: Some(hash), stored: true, read_seq: seq },
             None => Head { seq: 0, hash: None, stored: false, read_seq: 0 },
         };
         self.heads.insert(workspace_id.to_owned(), head);
@@ -83,25 +96,62 @@ impl Staged {
 
     /// Writes the staged entries and the new heads.
     pub async fn flush(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        if self.entries.is_empty() {
-            return Ok(());
-        }
+        crate::db::writes::execute(db, self.writes()).await
+    }
+
+    /// The statements that write the staged entries (multi-row inserts) and the new heads,
+    /// for a caller that sends them together with others ([`crate::db::writes`]).
+    pub fn writes(self) -> Vec<Write> {
+        let mut writes = Vec::new();
         // SQLite binds at most 32,766 parameters per statement: 11 columns x 1,000 rows fits.
         let mut entries = self.entries;
         while !entries.is_empty() {
             let rest = entries.split_off(entries.len().min(1000));
-            audit_entry::Entity::insert_many(entries).exec(db).await?;
+            let rows = entries.len();
+            writes.push(Write::insert(
+                audit_entry::Entity::insert_many(entries).into_query(),
+                rows,
+                audit_entry::Column::iter().count(),
+            ));
             entries = rest;
         }
         for (workspace_id, head) in self.heads {
             let Some(hash) = head.hash.filter(|_| head.seq != head.read_seq) else { continue };
-            let row = audit_head::ActiveModel { workspace_id: Set(workspace_id), seq: Set(head.seq), hash: Set(hash) };
-            if head.stored {
-                row.update(db).await?;
+            let write = if head.stored {
+                let update = Query::update()
+                    .table(audit_head::Entity)
+                    .value(audit_head::Column::Seq, head.seq)
+                    .value(audit_head::Column::Hash, hash)
+                    .and_where(audit_head::Column::WorkspaceId.eq(workspace_id))
+                    .to_owned();
+                Write::update(update, 1)
             } else {
-                row.insert(db).await?;
-            }
+                let row =
+                    audit_head::ActiveModel { workspace_id: Set(workspace_id), seq: Set(head.seq), hash: Set(hash) };
+                Write::insert(audit_head::Entity::insert(row).into_query(), 1, audit_head::Column::iter().count())
+            };
+            writes.push(write);
         }
-        Ok(())
+        writes
     }
+}
+
+/// Locks the chain (the workspace's row, then its head's) and reads its head in one
+/// statement; `None` when the chain has no head yet. Both rows are locked, so after waiting
+/// for another writer PostgreSQL re-reads both at their newest: the head read is never stale.
+async fn lock_and_read_head(db: &impl ConnectionTrait, workspace_id: &str) -> Result<Option<(i64, String)>, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT h.seq, h.hash FROM workspaces w JOIN audit_heads h ON h.workspace_id = w.id \
+             WHERE w.id = $1 FOR NO KEY UPDATE",
+            [workspace_id.into()],
+        ))
+        .await?;
+    row.map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?))).transpose()
+}
+
+async fn read_head(db: &impl ConnectionTrait, workspace_id: &str) -> Result<Option<(i64, String)>, DbErr> {
+    let head = audit_head::Entity::find_by_id(workspace_id.to_owned()).one(db).await?;
+    Ok(head.map(|head| (head.seq, head.hash)))
 }

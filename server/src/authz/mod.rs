@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cedar_policy::{
@@ -24,7 +25,7 @@ pub fn is_role_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     Read,
     Create,
@@ -70,12 +71,41 @@ pub enum Resource<'a> {
 
 pub struct Authz {
     schema: Schema,
-    policies: PolicySet,
+    policies: Arc<Policies>,
     authorizer: Authorizer,
     /// Defaults plus a workspace's own policies, by workspace, with the `updated_at` of the
     /// text they were built from (another server process may have changed it since).
-    combined: Mutex<HashMap<String, (i64, Arc<PolicySet>)>>,
+    combined: Mutex<HashMap<String, (i64, Arc<Policies>)>>,
+    /// The serial number of the next policy set built.
+    next_serial: AtomicU64,
+    /// Decisions on workspaces and forms already made, by everything they depend on.
+    decisions: Mutex<HashMap<DecisionKey, bool>>,
 }
+
+/// A policy set with a serial number no other set of this process gets, so that a decision
+/// remembered for one set is never taken for another.
+pub struct Policies {
+    serial: u64,
+    set: PolicySet,
+}
+
+/// Everything a decision on a workspace or a form depends on: the policy set, the
+/// principal's entity and roles (its only attributes and context), the action and the
+/// resource (a form's only attribute and parent is its workspace). Cedar decides the same
+/// way for the same inputs, so a decision is remembered under them. Decisions on records are
+/// not (one per record would crowd out the rest), nor are requests that failed to build.
+#[derive(Hash, PartialEq, Eq)]
+struct DecisionKey {
+    policies: u64,
+    user_id: String,
+    is_admin: bool,
+    roles: Vec<String>,
+    action: Action,
+    resource: (&'static str, String, String),
+}
+
+/// Past this many remembered decisions the memo starts over.
+const DECISIONS: usize = 10_000;
 
 /// The text of the default policies, shown to admins who write their own.
 pub const DEFAULT_POLICIES: &str = include_str!("defaults.cedar");
@@ -91,8 +121,15 @@ impl Authz {
         let (schema, _warnings) = Schema::from_cedarschema_str(include_str!("schema.cedarschema"))
             .map_err(|e| format!("cedar schema: {e}"))?;
         let policies = PolicySet::from_str(DEFAULT_POLICIES).map_err(|e| format!("default policies: {e}"))?;
-        let authz = Authz { schema, policies, authorizer: Authorizer::new(), combined: Mutex::default() };
-        authz.validate(&authz.policies)?;
+        let authz = Authz {
+            schema,
+            policies: Arc::new(Policies { serial: 0, set: policies }),
+            authorizer: Authorizer::new(),
+            combined: Mutex::default(),
+            next_serial: AtomicU64::new(1),
+            decisions: Mutex::default(),
+        };
+        authz.validate(&authz.policies.set)?;
         Ok(authz)
     }
 
@@ -118,7 +155,7 @@ impl Authz {
     }
 
     /// The defaults plus `text`, the workspace's own policies as stored at `updated_at`.
-    pub fn combined(&self, workspace_id: &str, updated_at: i64, text: &str) -> Result<Arc<PolicySet>, String> {
+    pub fn combined(&self, workspace_id: &str, updated_at: i64, text: &str) -> Result<Arc<Policies>, String> {
         let mut cache = self.combined.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((at, set)) = cache.get(workspace_id)
             && *at == updated_at
@@ -126,11 +163,12 @@ impl Authz {
             return Ok(set.clone());
         }
         let own = self.parse_policies(text)?;
-        let mut set = self.policies.clone();
+        let mut set = self.policies.set.clone();
         for (index, policy) in own.policies().enumerate() {
             set.add(policy.new_id(PolicyId::new(format!("workspace-{index}")))).map_err(|e| e.to_string())?;
         }
-        let set = Arc::new(set);
+        let serial = self.next_serial.fetch_add(1, Ordering::Relaxed);
+        let set = Arc::new(Policies { serial, set });
         cache.insert(workspace_id.to_owned(), (updated_at, set.clone()));
         Ok(set)
     }
@@ -143,13 +181,40 @@ impl Authz {
     /// Decides with `policies` (the defaults, or a workspace's combined set).
     pub fn is_allowed_with(
         &self,
-        policies: &PolicySet,
+        policies: &Policies,
         principal: &Principal<'_>,
         action: Action,
         resource: &Resource<'_>,
     ) -> bool {
-        match self.decide(policies, principal, action, resource) {
-            Ok(allowed) => allowed,
+        let key = match resource {
+            Resource::Workspace { id } => Some(("workspace", (*id).to_owned(), String::new())),
+            Resource::Form { id, workspace } => Some(("form", (*id).to_owned(), (*workspace).to_owned())),
+            Resource::Record { .. } => None,
+        }
+        .map(|resource| DecisionKey {
+            policies: policies.serial,
+            user_id: principal.user_id.to_owned(),
+            is_admin: principal.is_admin,
+            roles: principal.roles.to_vec(),
+            action,
+            resource,
+        });
+        if let Some(key) = &key
+            && let Some(&allowed) = self.decisions.lock().unwrap_or_else(|p| p.into_inner()).get(key)
+        {
+            return allowed;
+        }
+        match self.decide(&policies.set, principal, action, resource) {
+            Ok(allowed) => {
+                if let Some(key) = key {
+                    let mut decisions = self.decisions.lock().unwrap_or_else(|p| p.into_inner());
+                    if decisions.len() >= DECISIONS {
+                        decisions.clear();
+                    }
+                    decisions.insert(key, allowed);
+                }
+                allowed
+            }
             Err(error) => {
                 // A request the schema rejects is a bug in the server; deny and say so.
                 tracing::error!(%error, "authorization request could not be built");

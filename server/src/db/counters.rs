@@ -10,7 +10,10 @@
 
 use std::collections::HashMap;
 
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+
+use crate::db::writes::Write;
 
 /// The counters drawn in one transaction: the last value handed out and whether the row is
 /// behind it.
@@ -62,19 +65,28 @@ impl Counters {
 
     /// Writes every counter whose row is behind (or, after a reset, ahead of) what was drawn.
     pub async fn flush(&mut self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        let backend = db.get_database_backend();
-        let sql = match backend {
-            DbBackend::Postgres => "UPDATE counters SET value = $1 WHERE workspace_id = $2 AND name = $3",
-            _ => "UPDATE counters SET value = ? WHERE workspace_id = ? AND name = ?",
-        };
-        for ((workspace_id, name), drawn) in &mut self.drawn {
-            if drawn.last != drawn.stored {
-                let values = [(drawn.last as i64).into(), workspace_id.as_str().into(), name.as_str().into()];
-                db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-                drawn.stored = drawn.last;
-            }
+        crate::db::writes::execute(db, self.writes()).await?;
+        for drawn in self.drawn.values_mut() {
+            drawn.stored = drawn.last;
         }
         Ok(())
+    }
+
+    /// The updates [`Counters::flush`] makes, for a caller that sends them with others.
+    pub fn writes(&self) -> Vec<Write> {
+        let mut writes = Vec::new();
+        for ((workspace_id, name), drawn) in &self.drawn {
+            if drawn.last != drawn.stored {
+                let update = Query::update()
+                    .table(Alias::new("counters"))
+                    .value(Alias::new("value"), drawn.last as i64)
+                    .and_where(Expr::col(Alias::new("workspace_id")).eq(workspace_id.as_str()))
+                    .and_where(Expr::col(Alias::new("name")).eq(name.as_str()))
+                    .to_owned();
+                writes.push(Write::update(update, 2));
+            }
+        }
+        writes
     }
 }
 

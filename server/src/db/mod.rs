@@ -3,6 +3,7 @@
 pub mod counters;
 pub mod entities;
 pub mod group_commit;
+pub mod writes;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Full-text search (DESIGN §9): one tantivy index per workspace under
 //! `<data dir>/search/<workspace id>`, fed from the audit log after commit. Each commit of
 //! the index carries, as its payload, the last audit sequence number it contains, so the
-//! index and its position move together; after a crash the next round (every quarter second,
+//! index and its position move together; after a crash the next round (every second,
 //! and before each search) catches up from there. `rebuild` indexes every record again.
 //!
 //! A record's searchable text is its text-like values (text, option values with both
@@ -304,7 +304,7 @@ pub async fn rebuild(
     Ok(done)
 }
 
-/// Keeps every workspace's index current, a round every quarter second, until `stop`.
+/// Keeps every workspace's index current, a round every second (`changes::FOLLOW_EVERY`), until `stop`.
 pub async fn run(
     db: DatabaseConnection,
     forms: Arc<FormsCache>,

@@ -127,3 +127,78 @@ async fn formwork_audit_verify_reports_the_first_broken_link() {
         "plant-a: BROKEN at entry 1: content does not match its hash\n"
     );
 }
+
+/// The hash is SHA-256 over the entry as canonical JSON — the entry as one object, keys
+/// sorted at every level, compact, `serde_json`'s escapes and number forms. Written here the
+/// plain way (a JSON tree, then its text) as the definition that `entry_hash`, which writes
+/// straight into the hasher, must match byte for byte: chains hashed before keep verifying.
+fn reference_hash(workspace: &str, seq: i64, at: i64, entry: &server::audit::Entry<'_>, prev: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    fn canonical(value: &serde_json::Value, out: &mut String) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                let items: Vec<String> = keys
+                    .into_iter()
+                    .map(|key| {
+                        let mut item = serde_json::Value::String(key.clone()).to_string();
+                        item.push(':');
+                        canonical(&map[key], &mut item);
+                        item
+                    })
+                    .collect();
+                out.push_str(&format!("{{{}}}", items.join(",")));
+            }
+            serde_json::Value::Array(items) => {
+                let items: Vec<String> = items
+                    .iter()
+                    .map(|item| {
+                        let mut text = String::new();
+                        canonical(item, &mut text);
+                        text
+                    })
+                    .collect();
+                out.push_str(&format!("[{}]", items.join(",")));
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let content = json!({
+        "workspace": workspace, "seq": seq, "at": at, "actor": entry.actor, "action": entry.action,
+        "object_type": entry.object_type, "object_id": entry.object_id, "changes": entry.changes,
+        "reason": entry.reason, "prev": prev,
+    });
+    let mut text = String::new();
+    canonical(&content, &mut text);
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn entry_hashes_are_sha256_of_the_canonical_entry() {
+    fn check(changes: serde_json::Value, reason: Option<&str>, prev: Option<&str>) {
+        let entry = server::audit::Entry {
+            actor: "u-1",
+            action: "record.update",
+            object_type: "record",
+            object_id: "r-\"quoted\"\n",
+            changes,
+            reason,
+        };
+        let expected = reference_hash("ws-1", 42, 1_763_700_000_123, &entry, prev);
+        assert_eq!(server::audit::entry_hash("ws-1", 42, 1_763_700_000_123, &entry, prev), expected);
+    }
+    check(json!(null), None, None);
+    check(json!({}), Some("typo"), Some("ab12"));
+    // Keys out of order at every level, escapes, non-ASCII text, every kind of number.
+    let long_text = "长文本 ".repeat(2_000);
+    check(
+        json!({
+            "zeta": {"after": [1, -2, 3.5, 1e21, 0.1, -0.0, 18446744073709551615u64], "before": null},
+            "alpha": {"after": {"y": true, "x": false, "\u{1}ctl": "tab\tquote\"slash\\"}, "before": "检验"},
+            "rows": [{"b": 1, "a": [[], {}]}, "📦", long_text],
+        }),
+        Some("原因: 复检"),
+        Some("f00d"),
+    );
+}
