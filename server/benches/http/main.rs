@@ -166,7 +166,10 @@ fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Valu
     let one = submissions(&server, &token, input, 1, SINGLE);
     let cpu_before = server.cpu_seconds();
     let (bench_before, database_before, all_before) = (process_cpu("self"), database_cpu(), machine_cpu());
+    let (steal_before, started) = (machine_steal(), Instant::now());
     let many = submissions(&server, &token, input, CLIENTS, PER_CLIENT);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let steal = (machine_steal() - steal_before) / (cores * started.elapsed().as_secs_f64()) * 100.0;
     let cpu_per_record = (server.cpu_seconds() - cpu_before) / (CLIENTS * PER_CLIENT) as f64 * 1e3;
     let per_record = |before: f64, after: f64| (after - before) / (CLIENTS * PER_CLIENT) as f64 * 1e3;
     let clients_per_record = per_record(bench_before, process_cpu("self"));
@@ -197,6 +200,7 @@ fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Valu
     let metric = |name: &str| -> f64 {
         metrics.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).and_then(|v| v.parse().ok()).unwrap_or(0.0)
     };
+    println!("hypervisor steal during the 16-client run: {steal:.0}% of the machine's CPU time");
     let (jobs, commits) = (metric("formwork_group_commit_jobs_total"), metric("formwork_group_commits_total"));
     println!("group commit: {jobs} submissions in {commits} transactions ({:.1} per commit)", jobs / commits.max(1.0));
 
@@ -254,10 +258,20 @@ fn database_cpu() -> f64 {
 
 /// Busy CPU seconds of the whole machine (user, nice, system, irq, softirq).
 fn machine_cpu() -> f64 {
+    machine_ticks([0, 1, 2, 5, 6])
+}
+
+/// CPU seconds the hypervisor gave to other guests while this one wanted to run (steal);
+/// on a shared virtual machine this varies from run to run and slows everything measured.
+fn machine_steal() -> f64 {
+    machine_ticks([7])
+}
+
+fn machine_ticks<const N: usize>(columns: [usize; N]) -> f64 {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let line = stat.lines().next().unwrap_or_default();
     let ticks: Vec<u64> = line.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
-    [0, 1, 2, 5, 6].iter().filter_map(|&i| ticks.get(i)).sum::<u64>() as f64 / 100.0
+    columns.iter().filter_map(|&i| ticks.get(i)).sum::<u64>() as f64 / 100.0
 }
 
 pub(crate) struct Timing {

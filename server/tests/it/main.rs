@@ -33,3 +33,4 @@ mod tryton;
 mod web;
 mod workflows;
 mod workspaces;
+mod writes;
