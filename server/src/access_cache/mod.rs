@@ -150,6 +150,8 @@ mod tests {
             (Method::PUT, "/api/v1/workspaces/acme/policies"),
             (Method::POST, "/api/v1/workspaces/acme/packs/iqc/install"),
             (Method::PATCH, "/api/v1/workspaces/acme"),
+            // Published workflows are cached too (the group commit starts them).
+            (Method::POST, "/api/v1/workspaces/acme/workflows/approval/publish"),
         ];
         for (method, path) in drops {
             assert!(may_change_access(&method, path), "{method} {path}");

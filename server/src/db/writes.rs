@@ -40,7 +40,7 @@ impl Write {
         Write { statement: Kind::Update(statement), parameters }
     }
 
-    pub fn build(&self, backend: DbBackend) -> Statement {
+    fn build(&self, backend: DbBackend) -> Statement {
         match &self.statement {
             Kind::Insert(statement) => backend.build(statement),
             Kind::Update(statement) => backend.build(statement),
@@ -49,17 +49,10 @@ impl Write {
 }
 
 /// Runs `writes` in the caller's transaction, in order: on PostgreSQL as few statements as
-/// the parameter limit allows (usually one), else one by one.
+/// the parameter limit allows (usually one), on SQLite (the only other database) as one call.
 pub async fn execute(db: &impl ConnectionTrait, writes: Vec<Write>) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
-    if backend == DbBackend::Sqlite {
+    if db.get_database_backend() != DbBackend::Postgres {
         return execute_sqlite(db, writes).await;
-    }
-    if backend != DbBackend::Postgres {
-        for write in writes {
-            db.execute_raw(write.build(backend)).await?;
-        }
-        return Ok(());
     }
     let mut group = Vec::new();
     let mut parameters = 0;
