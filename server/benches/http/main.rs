@@ -166,8 +166,11 @@ fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Valu
     let one = submissions(&server, &token, input, 1, SINGLE);
     let cpu_before = server.cpu_seconds();
     let (bench_before, database_before, all_before) = (process_cpu("self"), database_cpu(), machine_cpu());
+    let writer_before = WriterStats::read(&server);
     let (steal_before, started) = (machine_steal(), Instant::now());
     let many = submissions(&server, &token, input, CLIENTS, PER_CLIENT);
+    let run_seconds = started.elapsed().as_secs_f64();
+    let writer = WriterStats::read(&server).since(&writer_before);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let steal = (machine_steal() - steal_before) / (cores * started.elapsed().as_secs_f64()) * 100.0;
     let cpu_per_record = (server.cpu_seconds() - cpu_before) / (CLIENTS * PER_CLIENT) as f64 * 1e3;
@@ -196,13 +199,18 @@ fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Valu
         "CPU per submission at 16 clients, whole machine: {machine_per_record:.2} ms (clients {clients_per_record:.2}, \
          PostgreSQL processes {database_per_record:.2}, server {cpu_per_record:.2}, the rest kernel and others)"
     );
-    let (_, metrics) = Http::connect(server.port).send("GET", "/metrics", Some("bench-metrics"), None);
-    let metric = |name: &str| -> f64 {
-        metrics.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-    };
     println!("hypervisor steal during the 16-client run: {steal:.0}% of the machine's CPU time");
-    let (jobs, commits) = (metric("formwork_group_commit_jobs_total"), metric("formwork_group_commits_total"));
-    println!("group commit: {jobs} submissions in {commits} transactions ({:.1} per commit)", jobs / commits.max(1.0));
+    let WriterStats { jobs, commits, busy, commit, waited } = writer;
+    println!(
+        "group commit at 16 clients: {jobs} submissions in {commits} transactions ({:.1} per commit); the writer \
+         busy {:.0}% of the run, {:.2} ms per transaction of which COMMIT {:.2} ms; waiting for waves {:.0}% of \
+         the run",
+        jobs / commits.max(1.0),
+        busy / run_seconds * 100.0,
+        busy / commits.max(1.0) * 1e3,
+        commit / commits.max(1.0) * 1e3,
+        waited / run_seconds * 100.0,
+    );
 
     workflows::run(&server, &token, input, &one, &many);
 
@@ -231,6 +239,42 @@ fn run_backend(runtime: &tokio::runtime::Runtime, backend: &Backend, form: &Valu
     }
     runtime.block_on(db.close()).ok();
     println!("\npeak server memory (VmHWM): {:.1} MiB", server.peak_memory_kib() as f64 / 1024.0);
+}
+
+/// The group-commit writer's counters from `/metrics`.
+struct WriterStats {
+    jobs: f64,
+    commits: f64,
+    busy: f64,
+    commit: f64,
+    waited: f64,
+}
+
+impl WriterStats {
+    fn read(server: &Server) -> WriterStats {
+        let (_, metrics) = Http::connect(server.port).send("GET", "/metrics", Some("bench-metrics"), None);
+        let metric = |name: &str| -> f64 {
+            let value = metrics.lines().find_map(|l| l.strip_prefix(&format!("{name} ")));
+            value.and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        };
+        WriterStats {
+            jobs: metric("formwork_group_commit_jobs_total"),
+            commits: metric("formwork_group_commits_total"),
+            busy: metric("formwork_group_commit_busy_seconds_total"),
+            commit: metric("formwork_group_commit_commit_seconds_total"),
+            waited: metric("formwork_group_commit_wave_wait_seconds_total"),
+        }
+    }
+
+    fn since(&self, before: &WriterStats) -> WriterStats {
+        WriterStats {
+            jobs: self.jobs - before.jobs,
+            commits: self.commits - before.commits,
+            busy: self.busy - before.busy,
+            commit: self.commit - before.commit,
+            waited: self.waited - before.waited,
+        }
+    }
 }
 
 /// User + system CPU seconds of process `pid` ("self" for this one), all threads.

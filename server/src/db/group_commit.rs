@@ -22,6 +22,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Iterable, QueryFilter, QueryTrait,
@@ -170,6 +171,13 @@ impl Batch {
 pub struct Stats {
     pub commits: AtomicU64,
     pub jobs: AtomicU64,
+    /// Microseconds the writer spent on batches (from its first statement to its answers):
+    /// against the wall clock, how busy the one serial part of every write is.
+    pub busy_micros: AtomicU64,
+    /// Of those, microseconds spent in `COMMIT` (the flush to disk).
+    pub commit_micros: AtomicU64,
+    /// Microseconds the writer waited for the rest of a wave (see [`Waves`]).
+    pub waited_micros: AtomicU64,
 }
 
 /// The handle to the writer task; cloning shares the writer.
@@ -235,7 +243,10 @@ impl GroupCommit {
 async fn writer(database: Database, cache: Arc<AccessCache>, mut receiver: mpsc::Receiver<Job>, stats: Arc<Stats>) {
     let mut db: Option<DatabaseConnection> = None;
     let mut jobs = Vec::with_capacity(MAX_BATCH);
+    let mut waves = Waves::default();
     while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let waited = waves.gather(&mut receiver, &mut jobs).await;
+        stats.waited_micros.fetch_add(micros_of(waited), Ordering::Relaxed);
         let batch = std::mem::take(&mut jobs);
         let count = batch.len() as u64;
         // Connected on the first batch (and again after a failed attempt), on this runtime.
@@ -252,7 +263,8 @@ async fn writer(database: Database, cache: Arc<AccessCache>, mut receiver: mpsc:
             }
         }
         let Some(db) = &db else { continue };
-        let replies = match run_batch(db, &cache, batch).await {
+        let started = Instant::now();
+        let replies = match run_batch(db, &cache, batch, &stats).await {
             Ok(replies) => replies,
             Err((error, callers)) => {
                 let error = ApiError::internal(format!("group commit: {error}"));
@@ -263,12 +275,74 @@ async fn writer(database: Database, cache: Arc<AccessCache>, mut receiver: mpsc:
         // answer sees its own job (the writer runs on its own thread).
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(count, Ordering::Relaxed);
+        let took = started.elapsed();
+        stats.busy_micros.fetch_add(micros_of(took), Ordering::Relaxed);
+        // Those still queued arrived while this batch ran: with its own jobs they are the
+        // submissions in flight at once.
+        waves.note(count as usize + receiver.len(), took);
         for (reply, outcome) in replies {
             let _ = reply.send(outcome);
         }
     }
     if let Some(db) = db {
         let _ = db.close().await;
+    }
+}
+
+/// The longest the writer waits for the rest of a wave.
+const WAVE_WAIT_AT_MOST: Duration = Duration::from_millis(2);
+
+/// Merges waves of submissions into one commit.
+///
+/// Under steady load, callers that wait for their answer before they submit again (a form
+/// filler, an import, a station's client) arrive in waves: while one batch commits, the
+/// next wave queues; when it is answered, its callers come back while the queued wave
+/// commits. Sixteen callers then commit as two alternating batches of eight, each paying
+/// a transaction's fixed cost (its round trips and the flush) for half the work. When the
+/// writer has recently seen more submissions in flight than it holds, it waits briefly for
+/// the rest — never longer than half its last batch took, nor [`WAVE_WAIT_AT_MOST`] — as
+/// PostgreSQL's `commit_delay` does when it sees `commit_siblings`. A lone caller never
+/// waits: it never saw company.
+#[derive(Default)]
+struct Waves {
+    /// The most submissions seen in flight at once in the current and the previous second.
+    peak: usize,
+    previous_peak: usize,
+    window: Option<Instant>,
+    /// How long the last batch took.
+    last_batch: Duration,
+}
+
+impl Waves {
+    fn note(&mut self, in_flight: usize, took: Duration) {
+        let now = Instant::now();
+        let window = *self.window.get_or_insert(now);
+        if now.duration_since(window) >= Duration::from_secs(1) {
+            self.previous_peak = self.peak;
+            self.peak = 0;
+            self.window = Some(now);
+        }
+        self.peak = self.peak.max(in_flight);
+        self.last_batch = took;
+    }
+
+    /// Adds to `jobs` what arrives while it is short of the recent peak, for a bounded time;
+    /// returns how long it waited.
+    async fn gather(&self, receiver: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>) -> Duration {
+        let expected = self.peak.max(self.previous_peak).min(MAX_BATCH);
+        if jobs.len() >= expected {
+            return Duration::ZERO;
+        }
+        let started = tokio::time::Instant::now();
+        let deadline = started + (self.last_batch / 2).min(WAVE_WAIT_AT_MOST);
+        while jobs.len() < expected {
+            let wanted = expected - jobs.len();
+            match tokio::time::timeout_at(deadline, receiver.recv_many(jobs, wanted)).await {
+                Ok(received) if received > 0 => {}
+                _ => break,
+            }
+        }
+        started.elapsed()
     }
 }
 
@@ -280,6 +354,7 @@ async fn run_batch(
     db: &DatabaseConnection,
     cache: &Arc<AccessCache>,
     jobs: Vec<Job>,
+    stats: &Stats,
 ) -> Result<Replies, (String, Vec<oneshot::Sender<Output>>)> {
     let mut replies: Replies = Vec::with_capacity(jobs.len());
     let fail = |error: String, replies: Replies, rest: Vec<Job>| {
@@ -323,8 +398,92 @@ async fn run_batch(
     if let Err(error) = batch.flush(&txn).await {
         return fail(error.to_string(), replies, Vec::new());
     }
-    if let Err(error) = txn.commit().await {
+    let committing = Instant::now();
+    let committed = txn.commit().await;
+    stats.commit_micros.fetch_add(micros_of(committing.elapsed()), Ordering::Relaxed);
+    if let Err(error) = committed {
         return fail(error.to_string(), replies, Vec::new());
     }
     Ok(replies)
+}
+
+fn micros_of(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> (Job, oneshot::Receiver<Output>) {
+        let (reply, answer) = oneshot::channel();
+        let work: Work = Box::new(|_, _| Box::pin(async { Ok(Box::new(()) as Box<dyn Any + Send>) }));
+        (Job { workspace_id: "ws".to_owned(), work, reply }, answer)
+    }
+
+    /// Queues one job, takes it as the writer does, then lets `waves` gather; returns the
+    /// batch and how long the writer waited.
+    async fn gather_after_one(
+        waves: &Waves,
+        sender: &mpsc::Sender<Job>,
+        receiver: &mut mpsc::Receiver<Job>,
+    ) -> (Vec<Job>, Duration) {
+        let (first, _answer) = job();
+        assert!(sender.send(first).await.is_ok());
+        let mut jobs = Vec::new();
+        receiver.recv_many(&mut jobs, MAX_BATCH).await;
+        let waited = waves.gather(receiver, &mut jobs).await;
+        (jobs, waited)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lone_caller_never_waits_for_a_wave() {
+        let (sender, mut receiver) = mpsc::channel(16);
+        let mut waves = Waves::default();
+        // One submission at a time, each batch slow: nothing ever suggests company.
+        for _ in 0..3 {
+            waves.note(1, Duration::from_millis(10));
+        }
+        let (jobs, waited) = gather_after_one(&waves, &sender, &mut receiver).await;
+        assert_eq!((jobs.len(), waited), (1, Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rest_of_a_wave_joins_the_batch_within_the_bound() {
+        let (sender, mut receiver) = mpsc::channel(16);
+        let mut waves = Waves::default();
+        // Four in flight at once were seen; the last batch took 4 ms, so up to 2 ms is spent
+        // waiting (tokio's timers tick in milliseconds).
+        waves.note(4, Duration::from_millis(4));
+        let late = sender.clone();
+        let (more, _answers): (Vec<_>, Vec<_>) = (0..3).map(|_| job()).unzip();
+        tokio::spawn(async move {
+            for (index, job) in more.into_iter().enumerate() {
+                // Two come back at once, the last a millisecond later.
+                if index == 2 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                assert!(late.send(job).await.is_ok());
+            }
+        });
+        let (jobs, waited) = gather_after_one(&waves, &sender, &mut receiver).await;
+        assert_eq!(jobs.len(), 4, "the whole wave is in the batch");
+        assert_eq!(waited, Duration::from_millis(1));
+
+        // A wave that does not come back in time is not waited for longer than half the
+        // last batch.
+        let (jobs, waited) = gather_after_one(&waves, &sender, &mut receiver).await;
+        assert_eq!(jobs.len(), 1);
+        assert!(waited >= Duration::from_millis(2) && waited < Duration::from_millis(3), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_wait_is_bounded_even_after_a_slow_batch() {
+        let (sender, mut receiver) = mpsc::channel(16);
+        let mut waves = Waves::default();
+        waves.note(16, Duration::from_secs(1));
+        let (jobs, waited) = gather_after_one(&waves, &sender, &mut receiver).await;
+        assert_eq!(jobs.len(), 1);
+        assert!(waited >= WAVE_WAIT_AT_MOST && waited < WAVE_WAIT_AT_MOST * 2, "{waited:?}");
+    }
 }

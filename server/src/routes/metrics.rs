@@ -34,5 +34,18 @@ pub async fn get(
     text.push_str("# HELP formwork_group_commit_jobs_total Writes carried by those transactions.\n");
     text.push_str("# TYPE formwork_group_commit_jobs_total counter\n");
     text.push_str(&format!("formwork_group_commit_jobs_total {jobs}\n"));
+    let seconds =
+        |micros: &std::sync::atomic::AtomicU64| micros.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6;
+    text.push_str("# HELP formwork_group_commit_busy_seconds_total Time the writer spent on its transactions.\n");
+    text.push_str("# TYPE formwork_group_commit_busy_seconds_total counter\n");
+    text.push_str(&format!("formwork_group_commit_busy_seconds_total {}\n", seconds(&stats.busy_micros)));
+    text.push_str("# HELP formwork_group_commit_commit_seconds_total Of that, time spent committing (flushing).\n");
+    text.push_str("# TYPE formwork_group_commit_commit_seconds_total counter\n");
+    text.push_str(&format!("formwork_group_commit_commit_seconds_total {}\n", seconds(&stats.commit_micros)));
+    text.push_str(
+        "# HELP formwork_group_commit_wave_wait_seconds_total Time the writer waited for the rest of a wave.\n",
+    );
+    text.push_str("# TYPE formwork_group_commit_wave_wait_seconds_total counter\n");
+    text.push_str(&format!("formwork_group_commit_wave_wait_seconds_total {}\n", seconds(&stats.waited_micros)));
     Ok((StatusCode::OK, [(CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
