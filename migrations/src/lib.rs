@@ -19,6 +19,7 @@ mod m20261121_000010_pack_installs;
 mod m20261121_000011_lot_links;
 mod m20261121_000012_attachments;
 mod m20261121_000013_rollups;
+mod m20261122_000014_lz4_compression;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000011_lot_links::Migration),
             Box::new(m20261121_000012_attachments::Migration),
             Box::new(m20261121_000013_rollups::Migration),
+            Box::new(m20261122_000014_lz4_compression::Migration),
         ]
     }
 }

@@ -62,3 +62,49 @@ on_both!(writes_run_together_and_split_at_the_parameter_limit, |app: TestApp| as
     txn.rollback().await.unwrap();
     assert_eq!(count(&app, "SELECT COUNT(*) FROM counters WHERE workspace_id = 'ws-other'").await, 0);
 });
+
+on_both!(large_json_values_are_compressed_with_lz4_on_postgresql, |app: TestApp| async move {
+    let backend = app.db.get_database_backend();
+    if backend != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let lz4 = count(
+        &app,
+        "SELECT count(*) FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)",
+    )
+    .await;
+    // The columns of the test's own schema (first on its search path).
+    let compressed_with_lz4 = count(
+        &app,
+        "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         WHERE c.oid IN ('records'::regclass, 'audit_log'::regclass, 'workflow_instances'::regclass, \
+         'outbox'::regclass) AND a.attname IN ('data', 'changes', 'state', 'payload') AND a.attcompression = 'l'",
+    )
+    .await;
+    assert_eq!(compressed_with_lz4, if lz4 == 1 { 4 } else { 0 });
+    if lz4 == 0 {
+        return;
+    }
+    // A value large enough to be compressed is stored with lz4 and reads back whole (a
+    // temporary copy of the records table, in one transaction: one connection).
+    let txn = app.db.begin().await.unwrap();
+    let run = |sql: String| Statement::from_string(backend, sql);
+    txn.execute_raw(run("CREATE TEMP TABLE big_records (LIKE records INCLUDING COMPRESSION)".into())).await.unwrap();
+    let items: Vec<String> = (0..400).map(|i| format!("{{\"k{i}\": \"value {i} 检验\"}}")).collect();
+    txn.execute_raw(run(format!(
+        "INSERT INTO big_records (id, workspace_id, form_id, form_version, data, version, created_by, created_at, \
+         updated_at) VALUES ('r', 'w', 'f', 1, CAST('[{}]' AS jsonb), 1, 'u', 0, 0)",
+        items.join(",")
+    )))
+    .await
+    .unwrap();
+    let row = txn
+        .query_one_raw(run("SELECT count(*) FROM big_records WHERE pg_column_compression(data) = 'lz4' \
+             AND jsonb_array_length(data) = 400 AND data -> 399 ->> 'k399' = 'value 399 检验'"
+            .into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 1);
+    txn.rollback().await.unwrap();
+});
