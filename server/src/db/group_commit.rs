@@ -300,9 +300,9 @@ const WAVE_WAIT_AT_MOST: Duration = Duration::from_millis(2);
 /// commits. Sixteen callers then commit as two alternating batches of eight, each paying
 /// a transaction's fixed cost (its round trips and the flush) for half the work. When the
 /// writer has recently seen more submissions in flight than it holds, it waits briefly for
-/// the rest — never longer than half its last batch took, nor [`WAVE_WAIT_AT_MOST`] — as
-/// PostgreSQL's `commit_delay` does when it sees `commit_siblings`. A lone caller never
-/// waits: it never saw company.
+/// the rest — never longer than half its last batch took, nor [`WAVE_WAIT_AT_MOST`] (give or
+/// take a tick: tokio's timers count whole milliseconds) — as PostgreSQL's `commit_delay`
+/// does when it sees `commit_siblings`. A lone caller never waits: it never saw company.
 #[derive(Default)]
 struct Waves {
     /// The most submissions seen in flight at once in the current and the previous second.
