@@ -1,6 +1,8 @@
 //! `GET /metrics`: Prometheus text. Readable with `Authorization: Bearer <metrics token>`
 //! (`--metrics-token`) or by an installation administrator's session; nobody else.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
@@ -26,26 +28,28 @@ pub async fn get(
     }
     let mut text = state.metrics.render();
     let stats = &state.writes.stats;
-    let commits = stats.commits.load(std::sync::atomic::Ordering::Relaxed);
-    let jobs = stats.jobs.load(std::sync::atomic::Ordering::Relaxed);
-    text.push_str("# HELP formwork_group_commits_total Transactions committed by the group-commit writer.\n");
-    text.push_str("# TYPE formwork_group_commits_total counter\n");
-    text.push_str(&format!("formwork_group_commits_total {commits}\n"));
-    text.push_str("# HELP formwork_group_commit_jobs_total Writes carried by those transactions.\n");
-    text.push_str("# TYPE formwork_group_commit_jobs_total counter\n");
-    text.push_str(&format!("formwork_group_commit_jobs_total {jobs}\n"));
-    let seconds =
-        |micros: &std::sync::atomic::AtomicU64| micros.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6;
-    text.push_str("# HELP formwork_group_commit_busy_seconds_total Time the writer spent on its transactions.\n");
-    text.push_str("# TYPE formwork_group_commit_busy_seconds_total counter\n");
-    text.push_str(&format!("formwork_group_commit_busy_seconds_total {}\n", seconds(&stats.busy_micros)));
-    text.push_str("# HELP formwork_group_commit_commit_seconds_total Of that, time spent committing (flushing).\n");
-    text.push_str("# TYPE formwork_group_commit_commit_seconds_total counter\n");
-    text.push_str(&format!("formwork_group_commit_commit_seconds_total {}\n", seconds(&stats.commit_micros)));
-    text.push_str(
-        "# HELP formwork_group_commit_wave_wait_seconds_total Time the writer waited for the rest of a wave.\n",
-    );
-    text.push_str("# TYPE formwork_group_commit_wave_wait_seconds_total counter\n");
-    text.push_str(&format!("formwork_group_commit_wave_wait_seconds_total {}\n", seconds(&stats.waited_micros)));
+    let count = |counter: &AtomicU64| counter.load(Ordering::Relaxed).to_string();
+    let seconds = |micros: &AtomicU64| (micros.load(Ordering::Relaxed) as f64 / 1e6).to_string();
+    for (name, help, value) in [
+        ("formwork_group_commits_total", "Transactions committed by the group-commit writer.", count(&stats.commits)),
+        ("formwork_group_commit_jobs_total", "Writes carried by those transactions.", count(&stats.jobs)),
+        (
+            "formwork_group_commit_busy_seconds_total",
+            "Time the writer spent on its transactions.",
+            seconds(&stats.busy_micros),
+        ),
+        (
+            "formwork_group_commit_commit_seconds_total",
+            "Of that, time spent committing (flushing).",
+            seconds(&stats.commit_micros),
+        ),
+        (
+            "formwork_group_commit_wave_wait_seconds_total",
+            "Time the writer waited for the rest of a wave.",
+            seconds(&stats.waited_micros),
+        ),
+    ] {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
+    }
     Ok((StatusCode::OK, [(CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

@@ -182,6 +182,9 @@ on_both!(parallel_submissions_get_distinct_gapless_numbers, |app: TestApp| async
     let (busy, commit) =
         (metric("formwork_group_commit_busy_seconds_total"), metric("formwork_group_commit_commit_seconds_total"));
     assert!(commit > 0.0 && busy >= commit, "busy {busy} s, of which commit {commit} s");
+    // Concurrent callers may have been waited for, never for longer than the writer worked.
+    let waited = metric("formwork_group_commit_wave_wait_seconds_total");
+    assert!((0.0..=busy).contains(&waited), "waited {waited} s, busy {busy} s");
 });
 
 on_both!(deleted_records_disappear_and_can_be_restored, |app: TestApp| async move {
