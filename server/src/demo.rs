@@ -149,7 +149,7 @@ async fn sample_records(
                 action: "record.create",
                 object_type: "record",
                 object_id: &id,
-                changes: json!({"sample": true}),
+                changes: json!({"sample": true}).into(),
                 reason: Some("demo sample data"),
             };
             audit.append(workspace_id, entry, at)?;
@@ -169,7 +169,11 @@ async fn sample_records(
     }
     let count = staged.len();
     for chunk in staged.chunks(500) {
-        let added = crate::reports::rollups::Added::of(chunk);
+        let added = crate::reports::rollups::Added::of(
+            chunk
+                .iter()
+                .filter_map(|r| Some((r.workspace_id.try_as_ref()?, r.form_id.try_as_ref()?, r.id.try_as_ref()?))),
+        );
         record::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
         added.apply(txn).await?;
     }

@@ -304,7 +304,7 @@ async fn install_one(
         action: if outcome.from.is_some() { "pack.upgrade" } else { "pack.install" },
         object_type: "pack",
         object_id: &outcome.pack,
-        changes: json!({"from": outcome.from, "to": outcome.to}),
+        changes: json!({"from": outcome.from, "to": outcome.to}).into(),
         reason: None,
     };
     audit::append(txn, workspace_id, entry, now).await?;
@@ -490,7 +490,7 @@ pub async fn uninstall(
         action: "pack.uninstall",
         object_type: "pack",
         object_id: key,
-        changes: json!({"delete": delete, "kept": kept}),
+        changes: json!({"delete": delete, "kept": kept}).into(),
         reason: None,
     };
     audit::append(txn, workspace_id, entry, now_ms()).await?;

@@ -174,12 +174,28 @@ impl CompiledForm {
 
     /// Writes the auto-numbers of `sequences` into a processed record that lacks them.
     pub fn fill_auto_numbers(&self, record: &mut Value, today: Date, sequences: &BTreeMap<String, u64>) {
+        let numbers = self.auto_number_values(record, today, sequences);
         let Some(object) = record.as_object_mut() else { return };
-        for (key, pattern) in self.auto_numbers() {
-            if let (false, Some(seq)) = (object.contains_key(key), sequences.get(key)) {
-                object.insert(key.to_owned(), Value::String(pattern.format(today, *seq)));
-            }
+        for (key, value) in numbers {
+            object.insert(key.to_owned(), value);
         }
+    }
+
+    /// The values [`CompiledForm::fill_auto_numbers`] adds to `record`, in the order it adds
+    /// them (after the record's other fields): for a caller that keeps the record in another
+    /// form too (the server writes it out as JSON text before its numbers are drawn).
+    pub fn auto_number_values(
+        &self,
+        record: &Value,
+        today: Date,
+        sequences: &BTreeMap<String, u64>,
+    ) -> Vec<(&str, Value)> {
+        let Some(object) = record.as_object() else { return Vec::new() };
+        self.auto_numbers()
+            .into_iter()
+            .filter(|(key, _)| !object.contains_key(*key))
+            .filter_map(|(key, pattern)| Some((key, Value::String(pattern.format(today, *sequences.get(key)?)))))
+            .collect()
     }
 
     /// Top-level fields the server must keep unique across records.

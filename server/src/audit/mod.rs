@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 
 use crate::db::entities::{audit_entry, audit_head};
 
+mod created;
 mod staged;
+pub use created::CreatedChanges;
 pub use staged::{Mark, Staged};
 
 /// What happened, by whom, to what.
@@ -24,8 +26,33 @@ pub struct Entry<'a> {
     pub object_type: &'a str,
     pub object_id: &'a str,
     /// Field-level changes: `{"field": {"before": ..., "after": ...}}` or a summary object.
-    pub changes: Value,
+    pub changes: Changes,
     pub reason: Option<&'a str>,
+}
+
+/// An entry's changes: a JSON value, or a new record's changes already written out (as
+/// stored and as hashed) by its request handler, so that the group-commit writer does not
+/// walk the record.
+#[derive(Clone, Debug)]
+pub enum Changes {
+    Value(Value),
+    Created(CreatedChanges),
+}
+
+impl From<Value> for Changes {
+    fn from(value: Value) -> Changes {
+        Changes::Value(value)
+    }
+}
+
+impl Changes {
+    /// The text stored in the entry's `changes` column.
+    fn into_stored(self) -> String {
+        match self {
+            Changes::Value(value) => value.to_string(),
+            Changes::Created(created) => created.stored(),
+        }
+    }
 }
 
 /// Appends `entry` to `workspace_id`'s chain. Call it inside the transaction of the change.
@@ -64,7 +91,7 @@ pub async fn lock_chain(db: &impl ConnectionTrait, workspace_id: &str) -> Result
 /// in turn, inside the transaction, so building a JSON tree of the entry (a deep copy of a
 /// record's changes) and its text first was a third of the writer's time.
 pub fn entry_hash(workspace_id: &str, seq: i64, at: i64, entry: &Entry<'_>, prev_hash: Option<&str>) -> String {
-    let mut out = Canonical { hasher: Sha256::new(), buffer: Vec::with_capacity(4096) };
+    let mut out = Canonical { hasher: Some(Sha256::new()), buffer: Vec::with_capacity(4096) };
     out.raw(b"{\"action\":");
     out.string(entry.action);
     out.raw(b",\"actor\":");
@@ -72,7 +99,10 @@ pub fn entry_hash(workspace_id: &str, seq: i64, at: i64, entry: &Entry<'_>, prev
     out.raw(b",\"at\":");
     out.scalar(&at);
     out.raw(b",\"changes\":");
-    out.value(&entry.changes);
+    match &entry.changes {
+        Changes::Value(value) => out.value(value),
+        Changes::Created(created) => created.hash_into(&mut out),
+    }
     out.raw(b",\"object_id\":");
     out.string(entry.object_id);
     out.raw(b",\"object_type\":");
@@ -103,9 +133,10 @@ pub fn entry_hash(workspace_id: &str, seq: i64, at: i64, entry: &Entry<'_>, prev
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Canonical JSON text fed to SHA-256 through a small buffer.
+/// Canonical JSON text fed to SHA-256 through a small buffer, or, without a hasher, kept
+/// in the buffer (a new record's changes, written out in advance).
 struct Canonical {
-    hasher: Sha256,
+    hasher: Option<Sha256>,
     buffer: Vec<u8>,
 }
 
@@ -128,8 +159,10 @@ impl Canonical {
     }
 
     fn spill(&mut self) {
-        if self.buffer.len() >= 4096 {
-            self.hasher.update(&self.buffer);
+        if self.buffer.len() >= 4096
+            && let Some(hasher) = &mut self.hasher
+        {
+            hasher.update(&self.buffer);
             self.buffer.clear();
         }
     }
@@ -168,9 +201,10 @@ impl Canonical {
         }
     }
 
-    fn finish(mut self) -> [u8; 32] {
-        self.hasher.update(&self.buffer);
-        self.hasher.finalize().into()
+    fn finish(self) -> [u8; 32] {
+        let mut hasher = self.hasher.unwrap_or_default();
+        hasher.update(&self.buffer);
+        hasher.finalize().into()
     }
 }
 
@@ -225,7 +259,7 @@ pub async fn verify(db: &impl ConnectionTrait, workspace_id: &str) -> Result<Ver
                 action: &row.action,
                 object_type: &row.object_type,
                 object_id: &row.object_id,
-                changes: row.changes.clone(),
+                changes: Changes::Value(row.changes.clone()),
                 reason: row.reason.as_deref(),
             };
             if entry_hash(workspace_id, row.seq, row.at, &entry, row.prev_hash.as_deref()) != row.hash {

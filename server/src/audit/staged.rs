@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, Iterable, QueryTrait, Set, Statement};
 
 use super::{Entry, entry_hash, lock_chain};
 use crate::db::entities::{audit_entry, audit_head};
-use crate::db::writes::Write;
+use crate::db::writes::{Write, json_text};
 
 #[derive(Clone, Debug)]
 struct Head {
@@ -23,8 +23,56 @@ struct Head {
 #[derive(Default)]
 pub struct Staged {
     heads: HashMap<String, Head>,
-    entries: Vec<audit_entry::ActiveModel>,
+    entries: Vec<Row>,
 }
+
+/// An entry as it will be inserted, its changes as JSON text (see [`json_text`]).
+struct Row {
+    workspace_id: String,
+    seq: i64,
+    at: i64,
+    actor: String,
+    action: String,
+    object_type: String,
+    object_id: String,
+    changes: String,
+    reason: Option<String>,
+    prev_hash: Option<String>,
+    hash: String,
+}
+
+impl Row {
+    /// The values in the order of [`COLUMNS`].
+    fn values(self, backend: DbBackend) -> [Expr; 11] {
+        [
+            self.workspace_id.into(),
+            self.seq.into(),
+            self.at.into(),
+            self.actor.into(),
+            self.action.into(),
+            self.object_type.into(),
+            self.object_id.into(),
+            json_text(backend, self.changes),
+            self.reason.into(),
+            self.prev_hash.into(),
+            self.hash.into(),
+        ]
+    }
+}
+
+const COLUMNS: [audit_entry::Column; 11] = [
+    audit_entry::Column::WorkspaceId,
+    audit_entry::Column::Seq,
+    audit_entry::Column::At,
+    audit_entry::Column::Actor,
+    audit_entry::Column::Action,
+    audit_entry::Column::ObjectType,
+    audit_entry::Column::ObjectId,
+    audit_entry::Column::Changes,
+    audit_entry::Column::Reason,
+    audit_entry::Column::PrevHash,
+    audit_entry::Column::Hash,
+];
 
 /// What to restore when a job that staged entries fails.
 pub struct Mark {
@@ -67,18 +115,18 @@ impl Staged {
             .ok_or_else(|| DbErr::Custom(format!("audit chain of {workspace_id} not opened")))?;
         let seq = head.seq + 1;
         let hash = entry_hash(workspace_id, seq, at, &entry, head.hash.as_deref());
-        self.entries.push(audit_entry::ActiveModel {
-            workspace_id: Set(workspace_id.to_owned()),
-            seq: Set(seq),
-            at: Set(at),
-            actor: Set(entry.actor.to_owned()),
-            action: Set(entry.action.to_owned()),
-            object_type: Set(entry.object_type.to_owned()),
-            object_id: Set(entry.object_id.to_owned()),
-            changes: Set(entry.changes),
-            reason: Set(entry.reason.map(str::to_owned)),
-            prev_hash: Set(head.hash.clone()),
-            hash: Set(hash.clone()),
+        self.entries.push(Row {
+            workspace_id: workspace_id.to_owned(),
+            seq,
+            at,
+            actor: entry.actor.to_owned(),
+            action: entry.action.to_owned(),
+            object_type: entry.object_type.to_owned(),
+            object_id: entry.object_id.to_owned(),
+            changes: entry.changes.into_stored(),
+            reason: entry.reason.map(str::to_owned),
+            prev_hash: head.hash.clone(),
+            hash: hash.clone(),
         });
         head.seq = seq;
         head.hash = Some(hash);
@@ -96,24 +144,25 @@ impl Staged {
 
     /// Writes the staged entries and the new heads.
     pub async fn flush(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        crate::db::writes::execute(db, self.writes()).await
+        let writes = self.writes(db.get_database_backend())?;
+        crate::db::writes::execute(db, writes).await
     }
 
     /// The statements that write the staged entries (multi-row inserts) and the new heads,
     /// for a caller that sends them together with others ([`crate::db::writes`]).
-    pub fn writes(self) -> Vec<Write> {
+    pub fn writes(self, backend: DbBackend) -> Result<Vec<Write>, DbErr> {
         let mut writes = Vec::new();
         // SQLite binds at most 32,766 parameters per statement: 11 columns x 1,000 rows fits.
-        let mut entries = self.entries;
-        while !entries.is_empty() {
-            let rest = entries.split_off(entries.len().min(1000));
-            let rows = entries.len();
-            writes.push(Write::insert(
-                audit_entry::Entity::insert_many(entries).into_query(),
-                rows,
-                audit_entry::Column::iter().count(),
-            ));
-            entries = rest;
+        let mut entries = self.entries.into_iter().peekable();
+        while entries.peek().is_some() {
+            let mut insert = Query::insert();
+            insert.into_table(audit_entry::Entity).columns(COLUMNS);
+            let mut rows = 0;
+            for row in entries.by_ref().take(1000) {
+                insert.values(row.values(backend)).map_err(|error| DbErr::Custom(error.to_string()))?;
+                rows += 1;
+            }
+            writes.push(Write::insert(insert, rows, COLUMNS.len()));
         }
         for (workspace_id, head) in self.heads {
             let Some(hash) = head.hash.filter(|_| head.seq != head.read_seq) else { continue };
@@ -132,7 +181,7 @@ impl Staged {
             };
             writes.push(write);
         }
-        writes
+        Ok(writes)
     }
 }
 

@@ -24,10 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Iterable, QueryFilter, QueryTrait,
-    TryIntoModel,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::access_cache::AccessCache;
@@ -59,12 +56,65 @@ pub struct Batch {
     pub audit: Staged,
     /// Auto-number counters drawn in this transaction (written back on flush).
     pub counters: Counters,
-    records: Vec<record::ActiveModel>,
+    records: Vec<StagedRecord>,
     /// The published workflows of a form (by workspace and form key), read once per batch.
     workflows: HashMap<(String, String), Arc<Vec<workflow::Model>>>,
     /// The process's access cache, which also keeps published workflows across batches.
     cache: Option<Arc<AccessCache>>,
 }
+
+/// A record to insert. Its data is kept as JSON text when the job wrote it out already
+/// (a submission does, in its request handler); `row.data` then holds nothing (`null`).
+struct StagedRecord {
+    row: record::Model,
+    text: Option<String>,
+}
+
+impl StagedRecord {
+    fn is(&self, id: &str) -> bool {
+        self.row.id == id
+    }
+
+    /// The record as it stands, its data read back from the text if need be.
+    fn model(&self) -> Option<record::Model> {
+        let mut model = self.row.clone();
+        if let Some(text) = &self.text {
+            model.data = serde_json::from_str(text).ok()?;
+        }
+        Some(model)
+    }
+
+    /// The values in the order of [`RECORD_COLUMNS`].
+    fn values(self, backend: sea_orm::DbBackend) -> [sea_orm::sea_query::Expr; 10] {
+        let row = self.row;
+        let text = self.text.unwrap_or_else(|| row.data.to_string());
+        [
+            row.id.into(),
+            row.workspace_id.into(),
+            row.form_id.into(),
+            row.form_version.into(),
+            crate::db::writes::json_text(backend, text),
+            row.version.into(),
+            row.created_by.into(),
+            row.created_at.into(),
+            row.updated_at.into(),
+            row.deleted_at.into(),
+        ]
+    }
+}
+
+const RECORD_COLUMNS: [record::Column; 10] = [
+    record::Column::Id,
+    record::Column::WorkspaceId,
+    record::Column::FormId,
+    record::Column::FormVersion,
+    record::Column::Data,
+    record::Column::Version,
+    record::Column::CreatedBy,
+    record::Column::CreatedAt,
+    record::Column::UpdatedAt,
+    record::Column::DeletedAt,
+];
 
 /// What a failed job's staged work is taken back to.
 struct Mark {
@@ -119,23 +169,26 @@ impl Batch {
         Ok(found)
     }
 
-    pub fn stage_record(&mut self, record: record::ActiveModel) {
-        self.records.push(record);
+    pub fn stage_record(&mut self, record: record::Model) {
+        self.records.push(StagedRecord { row: record, text: None });
+    }
+
+    /// Stages a record whose data is already JSON text; `record.data` is not used.
+    pub fn stage_record_text(&mut self, record: record::Model, text: String) {
+        self.records.push(StagedRecord { row: record, text: Some(text) });
     }
 
     /// A record staged in this batch (not yet in the database), as it stands.
     pub fn staged_record(&self, id: &str) -> Option<record::Model> {
-        self.records
-            .iter()
-            .find(|r| matches!(&r.id, sea_orm::ActiveValue::Set(staged) if staged == id))
-            .and_then(|r| r.clone().try_into_model().ok())
+        self.records.iter().find(|r| r.is(id)).and_then(StagedRecord::model)
     }
 
     /// Replaces the data of a staged record (a workflow started by its submission wrote it).
     pub fn restage_record_data(&mut self, id: &str, data: serde_json::Value) -> bool {
-        match self.records.iter_mut().find(|r| matches!(&r.id, sea_orm::ActiveValue::Set(staged) if staged == id)) {
+        match self.records.iter_mut().find(|r| r.is(id)) {
             Some(staged) => {
-                staged.data = sea_orm::ActiveValue::Set(data);
+                staged.row.data = data;
+                staged.text = None;
                 true
             }
             None => false,
@@ -146,21 +199,24 @@ impl Batch {
     /// ([`crate::db::writes`]: one statement on PostgreSQL), then the records' rollup cells,
     /// which read the inserted records.
     pub async fn flush(self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
-        let added = crate::reports::rollups::Added::of(&self.records);
+        let backend = txn.get_database_backend();
+        let added = crate::reports::rollups::Added::of(
+            self.records.iter().map(|r| (&r.row.workspace_id, &r.row.form_id, &r.row.id)),
+        );
         let mut writes = self.counters.writes();
         // SQLite binds at most 32,766 parameters per statement: 10 columns x 1,000 rows fits.
-        let mut records = self.records;
-        while !records.is_empty() {
-            let rest = records.split_off(records.len().min(1000));
-            let rows = records.len();
-            writes.push(Write::insert(
-                record::Entity::insert_many(records).into_query(),
-                rows,
-                record::Column::iter().count(),
-            ));
-            records = rest;
+        let mut records = self.records.into_iter().peekable();
+        while records.peek().is_some() {
+            let mut insert = sea_orm::sea_query::Query::insert();
+            insert.into_table(record::Entity).columns(RECORD_COLUMNS);
+            let mut rows = 0;
+            for staged in records.by_ref().take(1000) {
+                insert.values(staged.values(backend)).map_err(|error| DbErr::Custom(error.to_string()))?;
+                rows += 1;
+            }
+            writes.push(Write::insert(insert, rows, RECORD_COLUMNS.len()));
         }
-        writes.extend(self.audit.writes());
+        writes.extend(self.audit.writes(backend)?);
         crate::db::writes::execute(txn, writes).await?;
         added.apply(txn).await
     }

@@ -9,7 +9,7 @@
 //! builds the list must not let one write depend on another's effect: the parts of one
 //! PostgreSQL statement all see the snapshot taken at its start.
 
-use sea_orm::sea_query::{Alias, CommonTableExpression, InsertStatement, UpdateStatement, WithClause};
+use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, UpdateStatement, WithClause};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
 /// PostgreSQL binds at most 65,535 parameters per statement.
@@ -45,6 +45,18 @@ impl Write {
             Kind::Insert(statement) => backend.build(statement),
             Kind::Update(statement) => backend.build(statement),
         }
+    }
+}
+
+/// A JSON document bound as its text. Bound as a `serde_json::Value`, it was copied whole
+/// when the statement was built and serialized again when it was sent — in the group-commit
+/// writer, the one serial part of every submission, that was most of its own work. As text,
+/// building copies one string; PostgreSQL casts it to `jsonb`, and SQLite keeps JSON as text
+/// anyway (a cast there would turn it into a number).
+pub fn json_text(backend: DbBackend, text: String) -> Expr {
+    match backend {
+        DbBackend::Postgres => Expr::val(text).cast_as("jsonb"),
+        _ => Expr::val(text),
     }
 }
 

@@ -105,7 +105,7 @@ pub async fn upload(
             action: "attachment.upload",
             object_type: "attachment",
             object_id: &row.id,
-            changes: json!({"name": name, "content_type": content_type, "size": size, "sha256": sha256}),
+            changes: json!({"name": name, "content_type": content_type, "size": size, "sha256": sha256}).into(),
             reason: None,
         };
         audit::append(&txn, &access.workspace.id, entry, now).await?;

@@ -71,7 +71,8 @@ async fn audit_change(
         action,
         object_type: "connector",
         object_id: &row.id,
-        changes: json!({"name": row.name, "kind": row.kind, "config": row.config, "secret_set": row.secret.is_some()}),
+        changes: json!({"name": row.name, "kind": row.kind, "config": row.config, "secret_set": row.secret.is_some()})
+            .into(),
         reason: None,
     };
     audit::append(txn, &access.workspace.id, entry, now).await?;

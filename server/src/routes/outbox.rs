@@ -99,7 +99,7 @@ pub async fn retry(
                 action: "outbox.retry",
                 object_type: "outbox",
                 object_id: &row.id,
-                changes: json!({"connector": row.connector, "operation": row.operation}),
+                changes: json!({"connector": row.connector, "operation": row.operation}).into(),
                 reason: None,
             };
             audit::append(&txn, &access.workspace.id, entry, now).await?;

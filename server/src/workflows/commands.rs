@@ -112,7 +112,7 @@ impl Context<'_> {
             action: "record.update",
             object_type: "record",
             object_id: &self.record.id,
-            changes,
+            changes: changes.into(),
             reason: Some("workflow action"),
         };
         self.batch.audit.append(&self.instance.workspace_id, entry, self.now)?;
@@ -175,7 +175,7 @@ impl Context<'_> {
             action: "record.create",
             object_type: "record",
             object_id: &created.id,
-            changes: crate::routes::records::diff(&Value::Null, &created.data),
+            changes: crate::routes::records::diff(&Value::Null, &created.data).into(),
             reason: Some("workflow action"),
         };
         self.batch.audit.append(&workspace_id, entry, self.now)?;

@@ -232,7 +232,7 @@ impl Runner {
             action: "workflow.step",
             object_type: "workflow_instance",
             object_id: &row.id,
-            changes: json!({"event": event_name, "status": next.status.name()}),
+            changes: json!({"event": event_name, "status": next.status.name()}).into(),
             reason: None,
         };
         batch.audit.append(&row.workspace_id, entry, now)?;

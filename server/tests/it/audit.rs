@@ -132,7 +132,14 @@ async fn formwork_audit_verify_reports_the_first_broken_link() {
 /// sorted at every level, compact, `serde_json`'s escapes and number forms. Written here the
 /// plain way (a JSON tree, then its text) as the definition that `entry_hash`, which writes
 /// straight into the hasher, must match byte for byte: chains hashed before keep verifying.
-fn reference_hash(workspace: &str, seq: i64, at: i64, entry: &server::audit::Entry<'_>, prev: Option<&str>) -> String {
+fn reference_hash(
+    workspace: &str,
+    seq: i64,
+    at: i64,
+    entry: &server::audit::Entry<'_>,
+    changes: &serde_json::Value,
+    prev: Option<&str>,
+) -> String {
     use sha2::{Digest, Sha256};
     fn canonical(value: &serde_json::Value, out: &mut String) {
         match value {
@@ -166,7 +173,7 @@ fn reference_hash(workspace: &str, seq: i64, at: i64, entry: &server::audit::Ent
     }
     let content = json!({
         "workspace": workspace, "seq": seq, "at": at, "actor": entry.actor, "action": entry.action,
-        "object_type": entry.object_type, "object_id": entry.object_id, "changes": entry.changes,
+        "object_type": entry.object_type, "object_id": entry.object_id, "changes": changes,
         "reason": entry.reason, "prev": prev,
     });
     let mut text = String::new();
@@ -182,10 +189,10 @@ fn entry_hashes_are_sha256_of_the_canonical_entry() {
             action: "record.update",
             object_type: "record",
             object_id: "r-\"quoted\"\n",
-            changes,
+            changes: changes.clone().into(),
             reason,
         };
-        let expected = reference_hash("ws-1", 42, 1_763_700_000_123, &entry, prev);
+        let expected = reference_hash("ws-1", 42, 1_763_700_000_123, &entry, &changes, prev);
         assert_eq!(server::audit::entry_hash("ws-1", 42, 1_763_700_000_123, &entry, prev), expected);
     }
     check(json!(null), None, None);
@@ -201,4 +208,43 @@ fn entry_hashes_are_sha256_of_the_canonical_entry() {
         Some("原因: 复检"),
         Some("f00d"),
     );
+}
+
+/// A submission's changes are written out by its request handler before the writer draws its
+/// auto-numbers (`CreatedChanges`): stored and hashed, they must be exactly what the plain
+/// way gives — `{"field": {"before": null, "after": value}}` of the whole record, numbers
+/// included — or the chain would not verify.
+#[test]
+fn a_new_records_changes_written_in_advance_store_and_hash_as_its_diff() {
+    use server::audit::{Changes, CreatedChanges, Entry, entry_hash};
+    fn check(data: serde_json::Value, numbers: &[(&str, &str)]) {
+        let mut written = CreatedChanges::of(&data);
+        let mut full = data.as_object().cloned().unwrap_or_default();
+        for (key, number) in numbers {
+            written.add(key, &json!(number));
+            full.insert(key.to_string(), json!(number));
+        }
+        let diff: serde_json::Map<String, serde_json::Value> =
+            full.into_iter().map(|(key, after)| (key, json!({"before": null, "after": after}))).collect();
+        let diff = serde_json::Value::Object(diff);
+        let entry = Entry {
+            actor: "u-1",
+            action: "record.create",
+            object_type: "record",
+            object_id: "r-1",
+            changes: Changes::Created(written.clone()),
+            reason: None,
+        };
+        let at = 1_763_700_000_123;
+        assert_eq!(
+            entry_hash("ws-1", 7, at, &entry, Some("ab")),
+            reference_hash("ws-1", 7, at, &entry, &diff, Some("ab"))
+        );
+        assert_eq!(written.stored(), diff.to_string());
+    }
+    check(json!({}), &[]);
+    check(json!({}), &[("no", "IQC-1")]);
+    check(json!({"b": 1, "a": {"y": [1.5, "x\"q"], "x": null}, "长": "值"}), &[]);
+    // Numbers sort before, between and after the other fields when hashed, and come last as stored.
+    check(json!({"m": 1, "b": [true], "x": {"k": 2}}), &[("n", "N-1"), ("zz", "N-2"), ("a", "N-3"), ("0", "N-4")]);
 }

@@ -334,14 +334,11 @@ impl Maintained {
 pub struct Added(BTreeMap<(String, String), Vec<String>>);
 
 impl Added {
-    pub fn of(records: &[crate::db::entities::record::ActiveModel]) -> Added {
+    /// From each record's workspace, form and id.
+    pub fn of<'a>(records: impl Iterator<Item = (&'a String, &'a String, &'a String)>) -> Added {
         let mut added: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-        for r in records {
-            if let (Some(workspace), Some(form), Some(id)) =
-                (r.workspace_id.try_as_ref(), r.form_id.try_as_ref(), r.id.try_as_ref())
-            {
-                added.entry((workspace.clone(), form.clone())).or_default().push(id.clone());
-            }
+        for (workspace, form, id) in records {
+            added.entry((workspace.clone(), form.clone())).or_default().push(id.clone());
         }
         Added(added)
     }

@@ -78,7 +78,7 @@ pub async fn create(
         action: "token.create",
         object_type: "api_token",
         object_id: &created.id,
-        changes: json!({"name": name, "expires_at": expires_at}),
+        changes: json!({"name": name, "expires_at": expires_at}).into(),
         reason: None,
     };
     audit::append(&txn, &ws.id, entry, now).await?;
@@ -125,7 +125,7 @@ pub async fn revoke(
         action: "token.revoke",
         object_type: "api_token",
         object_id: &token_id,
-        changes: json!({}),
+        changes: json!({}).into(),
         reason: None,
     };
     audit::append(&txn, &workspace_id, entry, now).await?;

@@ -135,7 +135,7 @@ pub async fn create(
         action: "dashboard.create",
         object_type: "dashboard",
         object_id: &created.id,
-        changes: json!({"key": dashboard.key}),
+        changes: json!({"key": dashboard.key}).into(),
         reason: None,
     };
     audit::append(&txn, &access.workspace.id, entry, now).await?;
@@ -169,7 +169,7 @@ pub async fn save(
         action: "dashboard.save",
         object_type: "dashboard",
         object_id: &row.id,
-        changes: json!({"key": key, "version": version}),
+        changes: json!({"key": key, "version": version}).into(),
         reason: None,
     };
     audit::append(&txn, &access.workspace.id, entry, now).await?;
@@ -192,7 +192,7 @@ pub async fn delete(
         action: "dashboard.delete",
         object_type: "dashboard",
         object_id: &id,
-        changes: json!({"key": key}),
+        changes: json!({"key": key}).into(),
         reason: None,
     };
     audit::append(&txn, &access.workspace.id, entry, now_ms()).await?;

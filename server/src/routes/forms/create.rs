@@ -48,7 +48,7 @@ pub async fn post(
         action: "form.create",
         object_type: "form",
         object_id: &created.id,
-        changes: json!({"key": key}),
+        changes: json!({"key": key}).into(),
         reason: None,
     };
     audit::append(&txn, &access.workspace.id, entry, now).await?;

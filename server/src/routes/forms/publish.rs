@@ -143,7 +143,7 @@ pub async fn publish_draft(
         action: "form.publish",
         object_type: "form",
         object_id: &form_id,
-        changes: json!({"version": version, "confirmed": confirm}),
+        changes: json!({"version": version, "confirmed": confirm}).into(),
         reason: None,
     };
     audit::append(txn, workspace_id, entry, now).await?;

@@ -41,7 +41,7 @@ pub async fn put(
         action: "form.save_draft",
         object_type: "form",
         object_id: &form_id,
-        changes: json!({"fields": changed}),
+        changes: json!({"fields": changed}).into(),
         reason: None,
     };
     audit::append(&txn, &access.workspace.id, entry, now).await?;

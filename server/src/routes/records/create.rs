@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::access::{ActionKind, InWorkspace, Read};
 use crate::app::AppState;
-use crate::audit::Entry;
+use crate::audit::{Changes, CreatedChanges, Entry};
 use crate::authz::Action;
 use crate::db::entities::record;
 use crate::db::group_commit::Batch;
@@ -77,7 +77,14 @@ pub async fn submit<A: ActionKind>(
     if !refused.is_empty() {
         return Err(super::rejected(refused, lang));
     }
+    // Written out here too, where requests run side by side: the writer then only adds the
+    // auto-numbers it draws to the texts, instead of copying and serializing the record.
+    let written = raw
+        .is_none()
+        .then(|| Written { text: outcome.record.to_string(), changes: CreatedChanges::of(&outcome.record) });
     let submission = Submission {
+        id: new_id(),
+        written,
         files,
         workspace_id: access.workspace.id.clone(),
         form_id: form.id.clone(),
@@ -97,8 +104,19 @@ pub async fn submit<A: ActionKind>(
     Ok((created, form.key, mask))
 }
 
+/// A processed record written out as JSON, before its auto-numbers.
+struct Written {
+    /// The record's data.
+    text: String,
+    /// Its audit entry's changes.
+    changes: CreatedChanges,
+}
+
 /// Everything a submission needs inside the writer, owned.
 struct Submission {
+    id: String,
+    /// The record written out, unless it is processed again in the writer (`raw`).
+    written: Option<Written>,
     /// The attachments the record refers to, linked to it in the same transaction.
     files: Vec<(String, String)>,
     workspace_id: String,
@@ -121,7 +139,7 @@ impl Submission {
     /// Claims unique values, draws numbers, and stages the record and its audit entry in the
     /// group transaction. Once a number is drawn nothing can fail, so numbers stay gapless.
     async fn store(self, txn: &DatabaseTransaction, batch: &mut Batch) -> Result<record::Model, ApiError> {
-        let id = new_id();
+        let id = self.id;
         let autos: Vec<&str> = self.compiled.auto_numbers().into_iter().map(|(key, _)| key).collect();
         let unique = self.compiled.unique_fields();
         let (early, late): (Vec<&str>, Vec<&str>) = unique.iter().partition(|key| !autos.contains(key));
@@ -139,7 +157,7 @@ impl Submission {
             self.today,
         )
         .await?;
-        let data = match self.raw {
+        let (data, text, changes) = match self.raw {
             Some(raw) => {
                 let ctx = RecordContext {
                     lang: self.lang,
@@ -152,12 +170,23 @@ impl Submission {
                 if !outcome.is_valid() {
                     return Err(ApiError::internal("a record valid without its numbers is invalid with them"));
                 }
-                outcome.record
+                let changes = CreatedChanges::of(&outcome.record);
+                (outcome.record, None, changes)
             }
             None => {
                 let mut data = self.data;
-                self.compiled.fill_auto_numbers(&mut data, self.today, &sequences);
-                data
+                let Written { mut text, mut changes } =
+                    self.written.ok_or_else(|| ApiError::internal("a submission was not written out"))?;
+                let numbers = self.compiled.auto_number_values(&data, self.today, &sequences);
+                let Some(fields) = data.as_object_mut() else {
+                    return Err(ApiError::internal("a processed record is not an object"));
+                };
+                for (key, value) in numbers {
+                    add_field(&mut text, key, &value);
+                    changes.add(key, &value);
+                    fields.insert(key.to_owned(), value);
+                }
+                (data, Some(text), changes)
             }
         };
         // An auto-number marked unique repeats only if its pattern does (say, a sequence
@@ -186,16 +215,46 @@ impl Submission {
             action: "record.create",
             object_type: "record",
             object_id: &created.id,
-            changes: super::diff(&Value::Null, &created.data),
+            changes: Changes::Created(changes),
             reason: None,
         };
         batch.audit.append(&created.workspace_id, entry, now)?;
-        batch.stage_record(created.clone().into());
+        let text = text.unwrap_or_else(|| created.data.to_string());
+        batch.stage_record_text(without_data(&created), text);
         let started = self.runner.on_record_saved(txn, batch, &self.form_key, &created, None).await?;
         if started.is_empty() {
             return Ok(created);
         }
         // A workflow's first actions may have written the record already.
         Ok(batch.staged_record(&created.id).unwrap_or(created))
+    }
+}
+
+/// Adds `key: value` at the end of a JSON object written out by `serde_json` (which ends
+/// with its closing brace).
+fn add_field(object: &mut String, key: &str, value: &Value) {
+    object.pop();
+    if object.len() > 1 {
+        object.push(',');
+    }
+    object.push_str(&Value::from(key).to_string());
+    object.push(':');
+    object.push_str(&value.to_string());
+    object.push('}');
+}
+
+/// A copy of the record's columns, its data left out (`null`).
+fn without_data(record: &record::Model) -> record::Model {
+    record::Model {
+        id: record.id.clone(),
+        workspace_id: record.workspace_id.clone(),
+        form_id: record.form_id.clone(),
+        form_version: record.form_version,
+        data: Value::Null,
+        version: record.version,
+        created_by: record.created_by.clone(),
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+        deleted_at: record.deleted_at,
     }
 }

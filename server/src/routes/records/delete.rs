@@ -63,7 +63,7 @@ async fn set_deleted(
         action: if delete { "record.delete" } else { "record.restore" },
         object_type: "record",
         object_id: &found.id,
-        changes: json!({"deleted": {"before": !delete, "after": delete}}),
+        changes: json!({"deleted": {"before": !delete, "after": delete}}).into(),
         reason: None,
     };
     audit::append(&txn, &access.workspace.id, entry, now).await?;

@@ -128,7 +128,7 @@ pub async fn patch(
         action: "record.update",
         object_type: "record",
         object_id: &current.id,
-        changes,
+        changes: changes.into(),
         reason: patch.reason.as_deref(),
     };
     let mut batch = crate::db::group_commit::Batch::default();

@@ -122,7 +122,7 @@ pub async fn create(
         action: "workflow.create",
         object_type: "workflow",
         object_id: &created.id,
-        changes: json!({"key": key}),
+        changes: json!({"key": key}).into(),
         reason: None,
     };
     audit::append(&txn, &access.workspace.id, entry, now).await?;
@@ -155,7 +155,7 @@ pub async fn save(
         action: "workflow.save",
         object_type: "workflow",
         object_id: &row.id,
-        changes: json!({"key": key}),
+        changes: json!({"key": key}).into(),
         reason: None,
     };
     audit::append(&txn, &access.workspace.id, entry, now).await?;

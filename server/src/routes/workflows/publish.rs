@@ -110,7 +110,7 @@ pub async fn publish_draft(
         action: "workflow.publish",
         object_type: "workflow",
         object_id: &row.id,
-        changes: json!({"version": version}),
+        changes: json!({"version": version}).into(),
         reason: None,
     };
     audit::append(txn, workspace_id, entry, now).await?;

@@ -79,7 +79,7 @@ pub async fn post(
         action: "workspace.create",
         object_type: "workspace",
         object_id: &created.id,
-        changes: json!({"slug": created.slug, "name": created.name, "admin": caller.user.username}),
+        changes: json!({"slug": created.slug, "name": created.name, "admin": caller.user.username}).into(),
         reason: None,
     };
     audit::append(&txn, &created.id, entry, now).await?;

@@ -87,7 +87,7 @@ pub async fn put(
         action: "member.set_roles",
         object_type: "user",
         object_id: &user.id,
-        changes: json!({"roles": {"before": before, "after": roles}}),
+        changes: json!({"roles": {"before": before, "after": roles}}).into(),
         reason: None,
     };
     audit::append(&txn, &access.workspace.id, entry, now).await?;
@@ -110,7 +110,7 @@ pub async fn delete(
         action: "member.remove",
         object_type: "user",
         object_id: &user.id,
-        changes: json!({"roles": {"before": existing.roles, "after": Value::Null}}),
+        changes: json!({"roles": {"before": existing.roles, "after": Value::Null}}).into(),
         reason: None,
     };
     audit::append(&txn, &access.workspace.id, entry, now_ms()).await?;

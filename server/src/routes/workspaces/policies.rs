@@ -71,7 +71,7 @@ pub async fn put(
         action: "policies.update",
         object_type: "workspace",
         object_id: &access.workspace.id,
-        changes: json!({"text": {"before": before_text, "after": policies.text}}),
+        changes: json!({"text": {"before": before_text, "after": policies.text}}).into(),
         reason: None,
     };
     audit::append(&txn, &access.workspace.id, entry, now).await?;
