@@ -179,7 +179,7 @@ impl Context<'_> {
             reason: Some("workflow action"),
         };
         self.batch.audit.append(&workspace_id, entry, self.now)?;
-        self.batch.stage_record(created.clone().into());
+        self.batch.stage_record(created.clone());
         // The new record's own workflows start too (an NCR's review, say) — one level deep,
         // so that workflows creating records of each other's forms cannot run away.
         if !self.runner.nested {
