@@ -234,6 +234,10 @@ pub struct Stats {
     pub commit_micros: AtomicU64,
     /// Microseconds the writer waited for the rest of a wave (see [`Waves`]).
     pub waited_micros: AtomicU64,
+    /// SQLite: the frames in the write-ahead log and those copied into the database file,
+    /// as the last checkpoint beside the writer found them ([`super::checkpoints`]).
+    pub wal_frames: AtomicU64,
+    pub wal_checkpointed_frames: AtomicU64,
 }
 
 /// The handle to the writer task; cloning shares the writer.
@@ -298,6 +302,8 @@ impl GroupCommit {
 
 async fn writer(database: Database, cache: Arc<AccessCache>, mut receiver: mpsc::Receiver<Job>, stats: Arc<Stats>) {
     let mut db: Option<DatabaseConnection> = None;
+    // Beside the writer, on its runtime: it ends with the writer.
+    tokio::spawn(super::checkpoints(database.clone(), stats.clone()));
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     let mut waves = Waves::default();
     while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
@@ -307,7 +313,7 @@ async fn writer(database: Database, cache: Arc<AccessCache>, mut receiver: mpsc:
         let count = batch.len() as u64;
         // Connected on the first batch (and again after a failed attempt), on this runtime.
         if db.is_none() {
-            match super::connect(&database).await {
+            match super::connect_writer(&database).await {
                 Ok(connected) => db = Some(connected),
                 Err(error) => {
                     let error = ApiError::internal(format!("group commit: cannot connect: {error}"));

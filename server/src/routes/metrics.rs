@@ -51,5 +51,19 @@ pub async fn get(
     ] {
         text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
     }
+    for (name, help, value) in [
+        (
+            "formwork_sqlite_wal_frames",
+            "SQLite: frames in the write-ahead log at the last checkpoint.",
+            &stats.wal_frames,
+        ),
+        (
+            "formwork_sqlite_wal_checkpointed_frames",
+            "SQLite: of those, frames copied into the database file.",
+            &stats.wal_checkpointed_frames,
+        ),
+    ] {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}\n", count(value)));
+    }
     Ok((StatusCode::OK, [(CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

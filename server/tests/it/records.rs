@@ -187,6 +187,38 @@ on_both!(parallel_submissions_get_distinct_gapless_numbers, |app: TestApp| async
     assert!((0.0..=busy).contains(&waited), "waited {waited} s, busy {busy} s");
 });
 
+/// The group-commit writer's SQLite connection leaves checkpoints (copying the log into the
+/// database file, two more flushes) to a task beside it, so no submission waits for one:
+/// that task must keep the log copied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_log_is_checkpointed_beside_the_writer() {
+    let app = TestApp::sqlite().await;
+    let (_, _, member) = with_ncr(&app).await;
+    for i in 0..20 {
+        let (status, _) = app.send(member.request("POST", RECORDS, Some(&json!({"lot": format!("L-{i}")})))).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let request =
+            Request::get("/metrics").header("authorization", "Bearer scrape-secret").body(Body::empty()).unwrap();
+        let (_, text) = app.send(request).await;
+        let text = text.as_str().unwrap().to_owned();
+        let metric = |name: &str| -> u64 {
+            let line = text.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap();
+            line.rsplit(' ').next().unwrap().parse().unwrap()
+        };
+        let (frames, copied) =
+            (metric("formwork_sqlite_wal_frames"), metric("formwork_sqlite_wal_checkpointed_frames"));
+        // Some checkpoint found the writer's frames in the log and copied all of them.
+        if frames > 0 && copied == frames {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "log not checkpointed: {copied} of {frames} frames");
+        tokio::task::yield_now().await;
+    }
+}
+
 on_both!(deleted_records_disappear_and_can_be_restored, |app: TestApp| async move {
     let (_, designer, member) = with_ncr(&app).await;
     let (_, created) = app.send(member.request("POST", RECORDS, Some(&json!({"lot": "L-1"})))).await;
