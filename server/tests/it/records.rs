@@ -187,6 +187,32 @@ on_both!(parallel_submissions_get_distinct_gapless_numbers, |app: TestApp| async
     assert!((0.0..=busy).contains(&waited), "waited {waited} s, busy {busy} s");
 });
 
+/// A submission's record and audit changes are written out as JSON before the writer draws
+/// its number and adds it to both: what is stored, what history shows and what the chain
+/// hashed must all agree with the answer.
+on_both!(submissions_store_their_numbers_where_the_answer_and_the_audit_chain_say, |app: TestApp| async move {
+    let (root, _, member) = with_ncr(&app).await;
+    for (lot, qty) in [("L-\"quoted\" 批次", 200), ("L-2", 1)] {
+        let body = json!({"lot": lot, "qty": qty, "defects": 1, "severity": "major"});
+        let (status, created) = app.send(member.request("POST", RECORDS, Some(&body))).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let id = created["id"].as_str().unwrap();
+        let number = created["data"]["no"].as_str().unwrap().to_owned();
+        assert!(number.starts_with("NCR-"), "{created}");
+        let (_, stored) = app.send(member.request("GET", &record(id), None)).await;
+        assert_eq!(stored["data"], created["data"]);
+        let (_, history) = app.send(root.request("GET", &format!("{}/history", record(id)), None)).await;
+        let changes = &history["items"][0]["changes"];
+        let fields = created["data"].as_object().unwrap();
+        assert_eq!(changes.as_object().unwrap().len(), fields.len(), "{changes}");
+        for (key, value) in fields {
+            assert_eq!(changes[key], json!({"before": null, "after": value}), "{key}");
+        }
+    }
+    let (_, verification) = app.send(root.request("GET", "/api/v1/workspaces/plant-a/audit/verify", None)).await;
+    assert_eq!(verification["ok"], json!(true), "{verification}");
+});
+
 /// The group-commit writer's SQLite connection leaves checkpoints (copying the log into the
 /// database file, two more flushes) to a task beside it, so no submission waits for one:
 /// that task must keep the log copied.
