@@ -187,9 +187,9 @@ on_both!(parallel_submissions_get_distinct_gapless_numbers, |app: TestApp| async
     assert!((0.0..=busy).contains(&waited), "waited {waited} s, busy {busy} s");
 });
 
-/// A submission's record and audit changes are written out as JSON before the writer draws
-/// its number and adds it to both: what is stored, what history shows and what the chain
-/// hashed must all agree with the answer.
+// A submission's record and audit changes are written out as JSON before the writer draws
+// its number and adds it to both: what is stored, what history shows and what the chain
+// hashed must all agree with the answer.
 on_both!(submissions_store_their_numbers_where_the_answer_and_the_audit_chain_say, |app: TestApp| async move {
     let (root, _, member) = with_ncr(&app).await;
     for (lot, qty) in [("L-\"quoted\" 批次", 200), ("L-2", 1)] {
