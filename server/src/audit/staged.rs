@@ -151,19 +151,8 @@ impl Staged {
     /// The statements that write the staged entries (multi-row inserts) and the new heads,
     /// for a caller that sends them together with others ([`crate::db::writes`]).
     pub fn writes(self, backend: DbBackend) -> Result<Vec<Write>, DbErr> {
-        let mut writes = Vec::new();
-        // SQLite binds at most 32,766 parameters per statement: 11 columns x 1,000 rows fits.
-        let mut entries = self.entries.into_iter().peekable();
-        while entries.peek().is_some() {
-            let mut insert = Query::insert();
-            insert.into_table(audit_entry::Entity).columns(COLUMNS);
-            let mut rows = 0;
-            for row in entries.by_ref().take(1000) {
-                insert.values(row.values(backend)).map_err(|error| DbErr::Custom(error.to_string()))?;
-                rows += 1;
-            }
-            writes.push(Write::insert(insert, rows, COLUMNS.len()));
-        }
+        let rows = self.entries.into_iter().map(|row| row.values(backend));
+        let mut writes = Write::insert_rows(audit_entry::Entity, COLUMNS, rows)?;
         for (workspace_id, head) in self.heads {
             let Some(hash) = head.hash.filter(|_| head.seq != head.read_seq) else { continue };
             let write = if head.stored {

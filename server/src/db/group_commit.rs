@@ -204,18 +204,8 @@ impl Batch {
             self.records.iter().map(|r| (&r.row.workspace_id, &r.row.form_id, &r.row.id)),
         );
         let mut writes = self.counters.writes();
-        // SQLite binds at most 32,766 parameters per statement: 10 columns x 1,000 rows fits.
-        let mut records = self.records.into_iter().peekable();
-        while records.peek().is_some() {
-            let mut insert = sea_orm::sea_query::Query::insert();
-            insert.into_table(record::Entity).columns(RECORD_COLUMNS);
-            let mut rows = 0;
-            for staged in records.by_ref().take(1000) {
-                insert.values(staged.values(backend)).map_err(|error| DbErr::Custom(error.to_string()))?;
-                rows += 1;
-            }
-            writes.push(Write::insert(insert, rows, RECORD_COLUMNS.len()));
-        }
+        let rows = self.records.into_iter().map(|staged| staged.values(backend));
+        writes.extend(Write::insert_rows(record::Entity, RECORD_COLUMNS, rows)?);
         writes.extend(self.audit.writes(backend)?);
         crate::db::writes::execute(txn, writes).await?;
         added.apply(txn).await

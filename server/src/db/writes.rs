@@ -9,7 +9,9 @@
 //! builds the list must not let one write depend on another's effect: the parts of one
 //! PostgreSQL statement all see the snapshot taken at its start.
 
-use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, UpdateStatement, WithClause};
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, IntoIden, Query, UpdateStatement, WithClause,
+};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
 /// PostgreSQL binds at most 65,535 parameters per statement.
@@ -32,6 +34,29 @@ impl Write {
     /// A multi-row insert of `rows` rows of `columns` values each.
     pub fn insert(statement: InsertStatement, rows: usize, columns: usize) -> Write {
         Write { statement: Kind::Insert(statement), parameters: rows * columns }
+    }
+
+    /// Multi-row inserts of `rows` into `table`, each row's values in the order of `columns`,
+    /// 1,000 rows per statement (SQLite binds at most 32,766 parameters per statement: that
+    /// fits tables of up to 32 columns).
+    pub fn insert_rows<const N: usize>(
+        table: impl IntoIden + Clone,
+        columns: [impl IntoIden + Clone; N],
+        rows: impl IntoIterator<Item = [Expr; N]>,
+    ) -> Result<Vec<Write>, DbErr> {
+        let mut writes = Vec::new();
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut insert = Query::insert();
+            insert.into_table(table.clone()).columns(columns.clone());
+            let mut count = 0;
+            for row in rows.by_ref().take(1000) {
+                insert.values(row).map_err(|error| DbErr::Custom(error.to_string()))?;
+                count += 1;
+            }
+            writes.push(Write::insert(insert, count, N));
+        }
+        Ok(writes)
     }
 
     /// An update whose `WHERE` binds at most `filter_parameters` values.

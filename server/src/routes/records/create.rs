@@ -79,12 +79,13 @@ pub async fn submit<A: ActionKind>(
     }
     // Written out here too, where requests run side by side: the writer then only adds the
     // auto-numbers it draws to the texts, instead of copying and serializing the record.
-    let written = raw
-        .is_none()
-        .then(|| Written { text: outcome.record.to_string(), changes: CreatedChanges::of(&outcome.record) });
+    let finish = match raw {
+        Some(raw) => Finish::Again(raw),
+        None => Finish::Written { text: outcome.record.to_string(), changes: CreatedChanges::of(&outcome.record) },
+    };
     let submission = Submission {
         id: new_id(),
-        written,
+        finish,
         files,
         workspace_id: access.workspace.id.clone(),
         form_id: form.id.clone(),
@@ -92,7 +93,6 @@ pub async fn submit<A: ActionKind>(
         user_id: access.caller.user.id.clone(),
         compiled,
         data: outcome.record,
-        raw,
         today,
         lang,
         runner: state.runner.clone(),
@@ -104,19 +104,19 @@ pub async fn submit<A: ActionKind>(
     Ok((created, form.key, mask))
 }
 
-/// A processed record written out as JSON, before its auto-numbers.
-struct Written {
-    /// The record's data.
-    text: String,
-    /// Its audit entry's changes.
-    changes: CreatedChanges,
+/// How the writer finishes a record once its numbers are drawn.
+enum Finish {
+    /// Processes the submitted record again, with its numbers (its rules read them).
+    Again(Value),
+    /// Adds the numbers to the processed record, written out as JSON before they were drawn:
+    /// its data and its audit entry's changes.
+    Written { text: String, changes: CreatedChanges },
 }
 
 /// Everything a submission needs inside the writer, owned.
 struct Submission {
     id: String,
-    /// The record written out, unless it is processed again in the writer (`raw`).
-    written: Option<Written>,
+    finish: Finish,
     /// The attachments the record refers to, linked to it in the same transaction.
     files: Vec<(String, String)>,
     workspace_id: String,
@@ -126,8 +126,6 @@ struct Submission {
     compiled: Arc<CompiledForm>,
     /// The processed record, without its auto-numbers.
     data: Value,
-    /// The submitted record, when it must be processed again with its numbers.
-    raw: Option<Value>,
     today: Date,
     lang: Lang,
     /// Starts the form's workflows in the same transaction.
@@ -157,8 +155,8 @@ impl Submission {
             self.today,
         )
         .await?;
-        let (data, text, changes) = match self.raw {
-            Some(raw) => {
+        let (data, text, changes) = match self.finish {
+            Finish::Again(raw) => {
                 let ctx = RecordContext {
                     lang: self.lang,
                     previous: None,
@@ -173,10 +171,8 @@ impl Submission {
                 let changes = CreatedChanges::of(&outcome.record);
                 (outcome.record, None, changes)
             }
-            None => {
+            Finish::Written { mut text, mut changes } => {
                 let mut data = self.data;
-                let Written { mut text, mut changes } =
-                    self.written.ok_or_else(|| ApiError::internal("a submission was not written out"))?;
                 let numbers = self.compiled.auto_number_values(&data, self.today, &sequences);
                 let Some(fields) = data.as_object_mut() else {
                     return Err(ApiError::internal("a processed record is not an object"));
