@@ -14,7 +14,9 @@ mod model;
 mod parse;
 mod process;
 mod schema;
+mod schema_errors;
 mod trace;
+mod tracked;
 
 pub use access::{FieldAccess, FieldMask, not_unique};
 pub use auto_number::{AutoNumberPattern, Date};

@@ -4,15 +4,16 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use jsonschema::error::ValidationErrorKind;
 use serde_json::{Map, Value};
 
 use super::auto_number::Date;
 use super::compile::{CompiledForm, Level, ParentReads, Slot};
 use super::issue::{Code, Issue, localize};
-use super::parse::pointer;
+use super::schema_errors::map_schema_error;
+use super::tracked::{Base, SlotState, Tracked};
 use super::{FieldKind, MeasurementSpec, Samples};
 use crate::i18n::Lang;
+use crate::rules::fast::member;
 use crate::rules::{Rule, RuleError, RuleErrorKind, Sandbox};
 
 /// What the caller knows that the engine must not look up itself.
@@ -67,6 +68,8 @@ struct Run<'a> {
     failures: Vec<RuleFailure>,
     hidden: Vec<String>,
     required_now: Vec<String>,
+    /// Slot-state buffers, one per nesting depth, reused across rows.
+    pool: Vec<Vec<SlotState>>,
 }
 
 impl CompiledForm {
@@ -85,6 +88,7 @@ impl CompiledForm {
             failures: Vec::new(),
             hidden: Vec::new(),
             required_now: Vec::new(),
+            pool: Vec::new(),
         };
         let Value::Object(object) = input else {
             let mut issues = vec![Issue::new("", Code::NotAnObject)];
@@ -92,7 +96,7 @@ impl CompiledForm {
             return Outcome { record: Value::Object(Map::new()), issues, hidden: Vec::new(), required_now: Vec::new() };
         };
         let previous = ctx.previous.and_then(Value::as_object);
-        let record = run.level(&self.root, object, previous, None, "");
+        let record = run.level(&self.root, object, previous, None, Base::Root);
         let record = Value::Object(record);
 
         // Most records are valid; collecting errors is only worth it when there are some.
@@ -143,128 +147,133 @@ fn rule_issue(path: &str, error: &RuleError) -> Issue {
 }
 
 impl Run<'_> {
-    /// Processes one record or row. `base` is its JSON pointer; `parent` is, for rows, the
-    /// enclosing record's fields that the row rules read.
+    /// Processes one record or row. `parent` is, for rows, the enclosing record's fields that
+    /// the row rules read.
     fn level(
         &mut self,
         level: &Level,
-        mut record: Map<String, Value>,
+        record: Map<String, Value>,
         previous: Option<&Map<String, Value>>,
         parent: Option<&Value>,
-        base: &str,
+        base: Base<'_>,
     ) -> Map<String, Value> {
         // Work on the submitted map itself: most values pass through untouched.
-        record.retain(|key, value| {
-            let Some(&index) = level.index.get(key.as_str()) else {
-                self.issues.push(Issue::new(pointer(base, key), Code::UnknownField).param("field", key.as_str()));
-                return false;
+        let states = self.pool.pop().unwrap_or_default();
+        let (issues, system) = (&mut self.issues, self.ctx.system);
+        let mut record = Tracked::new(record, level.slots.len(), states, |key, value| {
+            let Some(&index) = level.index.get(key) else {
+                issues.push(Issue::new(base.pointer(key), Code::UnknownField).param("field", key));
+                return None;
             };
             let slot = &level.slots[index];
             // The server decides server-owned and read-only values.
-            let read_only = slot.field.common.read_only && !self.ctx.system;
-            !(slot.field.kind.is_server_owned() || read_only) && normalize(&slot.field.kind, value)
+            let read_only = slot.field.common.read_only && !system;
+            let keep = !(slot.field.kind.is_server_owned() || read_only) && normalize(&slot.field.kind, value);
+            keep.then_some(index)
         });
-        for slot in level.slots.iter().filter(|s| s.fills_in) {
+        for (index, slot) in level.slots.iter().enumerate().filter(|(_, s)| s.fills_in) {
             let key = slot.key();
             let kept = (slot.field.common.read_only && !self.ctx.system) || slot.auto_number.is_some();
             if kept && let Some(value) = previous.and_then(|p| p.get(key)) {
-                record.insert(key.to_owned(), value.clone());
+                record.set(index, key, value.clone());
                 continue;
             }
             if previous.is_none()
-                && !record.contains_key(key)
+                && !record.has(index)
                 && let Some(default) = &slot.field.common.default
             {
-                record.insert(key.to_owned(), default.clone());
+                record.set(index, key, default.clone());
             }
         }
 
-        let mut required = vec![false; level.slots.len()];
-        let mut visible = vec![true; level.slots.len()];
         for &index in &level.order {
             let slot = &level.slots[index];
             let key = slot.key();
             for rule in &slot.visible {
                 // A failing condition (None) keeps the field: dropping data on an error is worse.
                 if self.eval_bool(level, rule, slot, &record, parent, base) == Some(false) {
-                    visible[index] = false;
+                    record.states[index].visible = false;
                 }
             }
-            if !visible[index] {
-                record.remove(key);
-                self.hidden.push(pointer(base, key));
+            if !record.states[index].visible {
+                record.remove(index);
+                self.hidden.push(base.pointer(key));
                 continue;
             }
             if let Some(rule) = &slot.computed {
                 match self.eval(level, rule, slot, &record, parent, base) {
-                    Some(Value::Null) | None => {
-                        record.remove(key);
-                    }
-                    Some(value) => {
-                        record.insert(key.to_owned(), value);
-                    }
+                    Some(Value::Null) | None => record.remove(index),
+                    Some(value) => record.set(index, key, value),
                 }
             }
             if let Some(pattern) = &slot.auto_number
-                && !record.contains_key(key)
+                && !record.has(index)
                 && let (Some(today), Some(seq)) = (self.ctx.today, self.ctx.sequences.get(key))
             {
-                record.insert(key.to_owned(), Value::String(pattern.format(today, *seq)));
+                record.set(index, key, Value::String(pattern.format(today, *seq)));
             }
             if let Some(rows) = &slot.rows
-                && let Some(Value::Array(_)) = record.get(key)
+                && let Some(Value::Array(_)) = record.get(index)
             {
-                self.rows(rows, key, &mut record, previous, base);
+                self.rows(rows, index, key, &mut record, previous, base);
             }
             if let FieldKind::Measurement(spec) = &slot.field.kind {
                 let expected = self.sample_count(level, spec, slot, &record, parent, base);
-                if let Some(value) = record.get_mut(key) {
+                if let Some(value) = record.get_mut(index) {
                     judge(spec, value, expected, base, key, &mut self.issues);
                 }
             }
             if let Some(rule) = &slot.required_if {
-                required[index] = self.eval_bool(level, rule, slot, &record, parent, base).unwrap_or(false);
-                if required[index] {
-                    self.required_now.push(pointer(base, key));
+                let required = self.eval_bool(level, rule, slot, &record, parent, base).unwrap_or(false);
+                record.states[index].required = required;
+                if required {
+                    self.required_now.push(base.pointer(key));
                 }
             }
-            required[index] |= slot.field.common.required;
+            record.states[index].required |= slot.field.common.required;
         }
 
         for (index, slot) in level.slots.iter().enumerate() {
-            if !(required[index] || slot.checked_after) {
+            let state = record.states[index];
+            if !(state.required || slot.checked_after) {
                 continue;
             }
-            let value = record.get(slot.key());
-            if visible[index] && required[index] && !slot.field.kind.is_server_owned() && is_empty(value) {
-                self.issues.push(Issue::new(pointer(base, slot.key()), Code::Required));
+            let value = record.get(index);
+            if state.visible && state.required && !slot.field.kind.is_server_owned() && is_empty(value) {
+                self.issues.push(Issue::new(base.pointer(slot.key()), Code::Required));
             }
             if let Some(value) = value {
                 extra_checks(slot, value, base, &mut self.issues);
             }
         }
+        let (record, states) = record.finish();
+        self.pool.push(states);
         record
     }
 
     fn rows(
         &mut self,
         rows: &Level,
+        index: usize,
         key: &str,
-        record: &mut Map<String, Value>,
+        record: &mut Tracked,
         previous: Option<&Map<String, Value>>,
-        base: &str,
+        base: Base<'_>,
     ) {
-        // Row rules see only the parent fields they read, gathered once for all rows.
+        // Row rules see only the parent fields they read, gathered once for all rows. Hidden
+        // and empty computed fields are tombstones (`null`) until the level finishes; rules
+        // never see them.
+        let present = |(key, value): (&String, &Value)| (!value.is_null()).then(|| (key.clone(), value.clone()));
         let parent = match &rows.parent_reads {
             ParentReads::None => None,
-            ParentReads::Whole => Some(Value::Object(record.clone())),
-            ParentReads::Members(members) => {
-                Some(Value::Object(members.iter().filter_map(|m| Some((m.clone(), record.get(m)?.clone()))).collect()))
-            }
+            ParentReads::Whole => Some(Value::Object(record.map.iter().filter_map(present).collect())),
+            ParentReads::Members(members) => Some(Value::Object(
+                members.iter().filter_map(|m| present(record.map.get_key_value(m.as_str())?)).collect(),
+            )),
         };
         let previous_rows = previous.and_then(|p| p.get(key)).and_then(Value::as_array);
-        let path = pointer(base, key);
-        let Some(Value::Array(items)) = record.get_mut(key) else { return };
+        let path = base.pointer(key);
+        let Some(Value::Array(items)) = record.get_mut(index) else { return };
         // Rows past `max_rows` are neither evaluated nor checked: the record is rejected anyway,
         // and a client must not make the server run rules, or list issues, over an unbounded
         // list. The returned record is not stored when it has issues, so it may be cut.
@@ -278,15 +287,14 @@ impl Run<'_> {
             // Rows that are not objects are left to the schema, which reports their type.
             let Value::Object(row_object) = row else { continue };
             let previous_row = previous_rows.and_then(|r| r.get(row_index)).and_then(Value::as_object);
-            let row_path = format!("{path}/{row_index}");
             let taken = std::mem::take(row_object);
-            *row_object = self.level(rows, taken, previous_row, parent.as_ref(), &row_path);
+            *row_object = self.level(rows, taken, previous_row, parent.as_ref(), Base::Row(&path, row_index));
         }
         // Unique columns: no two rows hold the same value.
         for slot in rows.slots.iter().filter(|s| s.field.common.unique) {
             let mut first_row: Vec<(&Value, usize)> = Vec::new();
             for (row_index, row) in items.iter().enumerate() {
-                let Some(value) = row.get(slot.key()) else { continue };
+                let Some(value) = row.as_object().and_then(|row| member(row, slot.key())) else { continue };
                 match first_row.iter().find(|(seen, _)| *seen == value) {
                     Some((_, first)) => self.issues.push(
                         Issue::new(format!("{path}/{row_index}/{}", slot.key()), Code::DuplicateValue)
@@ -303,9 +311,9 @@ impl Run<'_> {
         level: &Level,
         spec: &MeasurementSpec,
         slot: &Slot,
-        record: &Map<String, Value>,
+        record: &Tracked,
         parent: Option<&Value>,
-        base: &str,
+        base: Base<'_>,
     ) -> Option<u64> {
         match (&spec.samples, &slot.samples) {
             (Some(Samples::Fixed(n)), _) => Some(*n),
@@ -335,9 +343,9 @@ impl Run<'_> {
         level: &Level,
         rule: &Rule,
         slot: &Slot,
-        record: &Map<String, Value>,
+        record: &Tracked,
         parent: Option<&Value>,
-        base: &str,
+        base: Base<'_>,
     ) -> Option<Value> {
         let sandbox = self.sandbox;
         let result = sandbox.eval_json(rule, &variables(level, record, parent));
@@ -349,9 +357,9 @@ impl Run<'_> {
         level: &Level,
         rule: &Rule,
         slot: &Slot,
-        record: &Map<String, Value>,
+        record: &Tracked,
         parent: Option<&Value>,
-        base: &str,
+        base: Base<'_>,
     ) -> Option<bool> {
         let sandbox = self.sandbox;
         let result = sandbox.eval_json_bool(rule, &variables(level, record, parent));
@@ -360,26 +368,23 @@ impl Run<'_> {
 
     /// Keeps a rule's answer, or records its failure (reported later unless its inputs are
     /// already wrong).
-    fn settle<T>(&mut self, slot: &Slot, base: &str, result: Result<T, RuleError>) -> Option<T> {
+    fn settle<T>(&mut self, slot: &Slot, base: Base<'_>, result: Result<T, RuleError>) -> Option<T> {
         result.map_err(|error| self.fail(slot, base, error)).ok()
     }
 
-    fn fail(&mut self, slot: &Slot, base: &str, error: RuleError) {
-        let reads = slot.reads.iter().map(|key| pointer(base, key)).collect();
-        self.failures.push(RuleFailure { path: pointer(base, slot.key()), reads, error });
+    fn fail(&mut self, slot: &Slot, base: Base<'_>, error: RuleError) {
+        let reads = slot.reads.iter().map(|key| base.pointer(key)).collect();
+        self.failures.push(RuleFailure { path: base.pointer(slot.key()), reads, error });
     }
 }
 
 /// A rule's variables: the level's slots in order, then `parent` (see compile.rs).
 fn variables<'a>(
     level: &'a Level,
-    record: &'a Map<String, Value>,
+    record: &'a Tracked,
     parent: Option<&'a Value>,
 ) -> impl Fn(usize) -> Option<&'a Value> + 'a {
-    move |position| match level.slots.get(position) {
-        Some(slot) => record.get(slot.key()),
-        None => parent,
-    }
+    move |position| if position < level.slots.len() { record.get(position) } else { parent }
 }
 
 /// Cleans a submitted value in place and says whether to keep it: `null` and blank text mean
@@ -415,7 +420,8 @@ fn normalize(kind: &FieldKind, value: &mut Value) -> bool {
 }
 
 fn measurement(values: Vec<Value>) -> Value {
-    let mut object = Map::new();
+    // Room for the judgements and the result added later.
+    let mut object = Map::with_capacity(3);
     object.insert("values".to_owned(), Value::Array(values));
     Value::Object(object)
 }
@@ -426,7 +432,7 @@ fn is_empty(value: Option<&Value>) -> bool {
         Some(Value::String(s)) => s.trim().is_empty(),
         Some(Value::Array(items)) => items.is_empty(),
         Some(Value::Object(object)) => {
-            object.get("values").and_then(Value::as_array).is_some_and(Vec::is_empty) || object.is_empty()
+            member(object, "values").and_then(Value::as_array).is_some_and(Vec::is_empty) || object.is_empty()
         }
         _ => false,
     }
@@ -439,34 +445,34 @@ fn judge(
     spec: &MeasurementSpec,
     value: &mut Value,
     expected: Option<u64>,
-    base: &str,
+    base: Base<'_>,
     key: &str,
     issues: &mut Vec<Issue>,
 ) {
     let Some(object) = value.as_object_mut() else { return };
-    let Some(Value::Array(values)) = object.get("values") else { return };
-    let numbers: Vec<f64> = values.iter().filter_map(Value::as_f64).collect();
+    let Some(Value::Array(values)) = member(object, "values") else { return };
     let count = values.len();
     if let Some(expected) = expected
         && count as u64 != expected
         && count > 0
     {
         issues.push(
-            Issue::new(format!("{}/values", pointer(base, key)), Code::WrongSampleCount)
+            Issue::new(format!("{}/values", base.pointer(key)), Code::WrongSampleCount)
                 .param("expected", expected)
                 .param("actual", count as u64),
         );
     }
-    if numbers.len() != count || count == 0 {
+    if count == 0 || !values.iter().all(Value::is_number) {
         return;
     }
     if spec.lsl.is_none() && spec.usl.is_none() {
         return; // Recorded, not judged.
     }
     let mut all_ok = true;
-    let judgements: Vec<Value> = numbers
+    let judgements: Vec<Value> = values
         .iter()
-        .map(|&x| {
+        .map(|value| {
+            let x = value.as_f64().unwrap_or(f64::NAN);
             let ok = spec.lsl.is_none_or(|lsl| x >= lsl) && spec.usl.is_none_or(|usl| x <= usl);
             all_ok &= ok;
             Value::from(if ok { "ok" } else { "ng" })
@@ -477,8 +483,8 @@ fn judge(
 }
 
 /// Checks JSON Schema cannot express: decimal places and accepted file types.
-fn extra_checks(slot: &Slot, value: &Value, base: &str, issues: &mut Vec<Issue>) {
-    let path = || pointer(base, slot.key());
+fn extra_checks(slot: &Slot, value: &Value, base: Base<'_>, issues: &mut Vec<Issue>) {
+    let path = || base.pointer(slot.key());
     match &slot.field.kind {
         FieldKind::Number(spec) => {
             if let (Some(precision), Value::Number(n)) = (spec.precision, value)
@@ -564,98 +570,4 @@ fn too_many_decimals(number: &serde_json::Number, precision: u32) -> bool {
     let Some(value) = number.as_f64() else { return false };
     let scaled = value * 10f64.powi(precision as i32);
     (scaled - scaled.round()).abs() > 1e-9 * scaled.abs().max(1.0)
-}
-
-/// Turns one JSON Schema error into our issue, using the field found at its path.
-fn map_schema_error(root: &Level, path: &str, kind: &ValidationErrorKind, instance: &Value, issues: &mut Vec<Issue>) {
-    let (slot, rest) = locate(root, path);
-    let type_name = slot.map_or("", |s| s.field.kind.type_name());
-    let issue = |code| Issue::new(path, code);
-    let issue = match kind {
-        ValidationErrorKind::Type { .. } => match slot.map(|s| &s.field.kind) {
-            Some(FieldKind::Number(spec)) if rest.is_empty() && spec.integer && instance.is_number() => {
-                issue(Code::NotInteger)
-            }
-            Some(FieldKind::Number(spec)) if rest.is_empty() && spec.integer => {
-                issue(Code::WrongType).param("expected", "integer")
-            }
-            Some(FieldKind::Measurement(_)) if rest.len() == 2 => issue(Code::WrongType).param("expected", "number"),
-            Some(FieldKind::Subtable(_)) if rest.len() == 1 => issue(Code::WrongType).param("expected", "row"),
-            Some(_) if rest.is_empty() => issue(Code::WrongType).param("expected", type_name),
-            _ => issue(Code::InvalidValue),
-        },
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            issue(Code::BelowMin).param("min", limit.clone())
-        }
-        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            if type_name == "attachment" {
-                issue(Code::FileTooLarge).param("max_size", limit.clone())
-            } else {
-                issue(Code::AboveMax).param("max", limit.clone())
-            }
-        }
-        ValidationErrorKind::MinLength { limit } => issue(Code::TooShort).param("min_length", *limit),
-        ValidationErrorKind::MaxLength { limit } => issue(Code::TooLong).param("max_length", *limit),
-        ValidationErrorKind::Pattern { .. } => {
-            let pattern = match slot.map(|s| &s.field.kind) {
-                Some(FieldKind::Text(spec) | FieldKind::Textarea(spec)) => spec.pattern.clone(),
-                Some(FieldKind::Lot(spec) | FieldKind::Barcode(spec)) => spec.pattern.clone(),
-                _ => None,
-            };
-            issue(Code::PatternMismatch).param("pattern", pattern.unwrap_or_default())
-        }
-        ValidationErrorKind::Enum { .. } => {
-            let value = instance.as_str().map_or_else(|| instance.to_string(), str::to_owned);
-            issue(Code::InvalidOption).param("value", value)
-        }
-        ValidationErrorKind::UniqueItems => issue(Code::DuplicateOption),
-        ValidationErrorKind::MinItems { limit } => match type_name {
-            "subtable" => issue(Code::TooFewRows).param("min_rows", *limit),
-            "multiselect" => issue(Code::TooFewItems).param("min_items", *limit),
-            _ => issue(Code::InvalidValue),
-        },
-        ValidationErrorKind::MaxItems { limit } => match type_name {
-            "subtable" => issue(Code::TooManyRows).param("max_rows", *limit),
-            "multiselect" => issue(Code::TooManyItems).param("max_items", *limit),
-            "attachment" => issue(Code::TooManyFiles).param("max_files", *limit),
-            _ => issue(Code::InvalidValue),
-        },
-        ValidationErrorKind::Format { format } if format == "date" => issue(Code::InvalidDate),
-        ValidationErrorKind::Format { format } if format == "date-time" => issue(Code::InvalidDatetime),
-        ValidationErrorKind::Required { property } => {
-            let property = property.as_str().unwrap_or_default();
-            Issue::new(pointer(path, property), Code::Required)
-        }
-        ValidationErrorKind::AdditionalProperties { unexpected } => {
-            for property in unexpected {
-                issues.push(Issue::new(pointer(path, property), Code::UnknownField).param("field", property.as_str()));
-            }
-            return;
-        }
-        _ => issue(Code::InvalidValue),
-    };
-    issues.push(issue);
-}
-
-/// Finds the deepest field at a record path and the path tokens below it.
-fn locate<'a>(root: &'a Level, path: &str) -> (Option<&'a Slot>, Vec<String>) {
-    let tokens: Vec<String> = path.split('/').skip(1).map(|t| t.replace("~1", "/").replace("~0", "~")).collect();
-    let mut level = root;
-    let mut found = None;
-    let mut position = 0;
-    while position < tokens.len() {
-        let Some(&index) = level.index.get(&tokens[position]) else { break };
-        let slot = &level.slots[index];
-        found = Some(slot);
-        position += 1;
-        match &slot.rows {
-            // A row index then a row field.
-            Some(rows) if position + 1 < tokens.len() && rows.index.contains_key(&tokens[position + 1]) => {
-                level = rows;
-                position += 1;
-            }
-            _ => break,
-        }
-    }
-    (found, tokens[position.min(tokens.len())..].to_vec())
 }

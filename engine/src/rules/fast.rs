@@ -388,6 +388,13 @@ impl Parser {
     }
 }
 
+/// A member of a JSON object. Small objects (rows, measurements) are scanned: comparing a
+/// few keys costs less than hashing the one looked for with SipHash, as `serde_json`'s
+/// order-preserving maps do.
+pub fn member<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if map.len() <= 8 { map.iter().find_map(|(k, v)| (k == key).then_some(v)) } else { map.get(key) }
+}
+
 /// Evaluates `expr`, reading variables through `lookup`; `None` means "ask rhai".
 pub fn eval<'a>(expr: &'a Expr, lookup: &dyn Fn(usize) -> Option<&'a Value>) -> Option<V<'a>> {
     Some(match expr {
@@ -398,7 +405,7 @@ pub fn eval<'a>(expr: &'a Expr, lookup: &dyn Fn(usize) -> Option<&'a Value>) -> 
         Expr::Str(s) => V::Str(Cow::Borrowed(s)),
         Expr::Var(position) => lookup(*position).map_or(V::Unit, V::from_json),
         Expr::Prop(base, name) => match eval(base, lookup)? {
-            V::Map(map) => map.get(name).map_or(V::Unit, V::from_json),
+            V::Map(map) => member(map, name).map_or(V::Unit, V::from_json),
             _ => return None,
         },
         Expr::Not(inner) => match eval(inner, lookup)? {
@@ -453,7 +460,7 @@ pub fn eval<'a>(expr: &'a Expr, lookup: &dyn Fn(usize) -> Option<&'a Value>) -> 
             let mut count = 0;
             for row in rows {
                 if let Value::Object(row) = row
-                    && let Some(cell) = row.get(field.as_ref())
+                    && let Some(cell) = member(row, field.as_ref())
                     && helper_equal(&V::from_json(cell), &value)?
                 {
                     count += 1;
@@ -465,7 +472,7 @@ pub fn eval<'a>(expr: &'a Expr, lookup: &dyn Fn(usize) -> Option<&'a Value>) -> 
             let (V::Array(rows), V::Str(field)) = (eval(rows, lookup)?, eval(field, lookup)?) else {
                 return None;
             };
-            let cells = rows.iter().filter_map(|row| row.as_object()?.get(field.as_ref()));
+            let cells = rows.iter().filter_map(|row| member(row.as_object()?, field.as_ref()));
             let mut int_sum: Option<i64> = Some(0);
             let mut float_sum = 0.0;
             for cell in cells {
@@ -483,7 +490,7 @@ pub fn eval<'a>(expr: &'a Expr, lookup: &dyn Fn(usize) -> Option<&'a Value>) -> 
             }
             let all_ints = rows
                 .iter()
-                .filter_map(|row| row.as_object()?.get(field.as_ref()))
+                .filter_map(|row| member(row.as_object()?, field.as_ref()))
                 .all(|cell| !matches!(V::from_json(cell), V::Float(_)));
             match (all_ints, int_sum) {
                 (true, Some(sum)) => V::Int(sum),

@@ -176,3 +176,27 @@ fn the_outcome_says_which_fields_are_hidden_and_which_became_required() {
         &[],
     );
 }
+
+#[test]
+fn rows_never_see_hidden_parent_fields_and_the_record_keeps_the_order_sent() {
+    // `"note" in parent` reads the whole parent record (through rhai, not the fast path).
+    let def = json!({"key": "t", "name": "T", "fields": [
+        {"key": "a", "type": "number", "integer": true},
+        {"key": "note", "type": "text", "visible_if": "a > 1"},
+        {"key": "b", "type": "text"},
+        {"key": "total", "type": "computed", "expr": "a * 2"},
+        {"key": "empty", "type": "computed", "expr": "()"},
+        {"key": "rows", "type": "subtable", "fields": [
+            {"key": "x", "type": "number"},
+            {"key": "seen", "type": "computed", "expr": "if \"note\" in parent { \"yes\" } else { \"no\" }"},
+            {"key": "gone", "type": "computed", "expr": "if \"empty\" in parent { 1 } else { () }"}
+        ]}
+    ]});
+    let submitted = json!({"b": "x", "note": "n", "a": 1, "rows": [{"x": 1}], "empty": 5});
+    let record = process_ok(&def, submitted.clone());
+    // Hidden and valueless fields leave no gap and no trace; new values come after those sent.
+    assert_eq!(record.to_string(), r#"{"b":"x","a":1,"rows":[{"x":1,"seen":"no"}],"total":2}"#);
+    let mut shown = submitted;
+    shown["a"] = json!(2);
+    assert_eq!(process_ok(&def, shown)["rows"], json!([{"x": 1, "seen": "yes"}]));
+}
