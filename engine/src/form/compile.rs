@@ -98,6 +98,18 @@ impl Slot {
     }
 }
 
+impl Level {
+    /// The slot holding `key`. A row has few fields: comparing their keys costs less than
+    /// hashing the one looked for.
+    pub fn slot_of(&self, key: &str) -> Option<usize> {
+        if self.slots.len() <= 8 {
+            self.slots.iter().position(|slot| slot.key() == key)
+        } else {
+            self.index.get(key).copied()
+        }
+    }
+}
+
 impl CompiledForm {
     /// Parses, checks and compiles a definition with default rule limits.
     pub fn compile(definition: &Value, lang: Lang) -> Result<CompiledForm, Vec<Issue>> {

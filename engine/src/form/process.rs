@@ -14,7 +14,7 @@ use super::tracked::{Base, SlotState, Tracked};
 use super::{FieldKind, MeasurementSpec, Samples};
 use crate::i18n::Lang;
 use crate::rules::fast::member;
-use crate::rules::{Rule, RuleError, RuleErrorKind, Sandbox};
+use crate::rules::{Rule, RuleError, RuleErrorKind, Sandbox, expect_bool};
 
 /// What the caller knows that the engine must not look up itself.
 #[derive(Clone, Debug, Default)]
@@ -70,6 +70,9 @@ struct Run<'a> {
     required_now: Vec<String>,
     /// Slot-state buffers, one per nesting depth, reused across rows.
     pool: Vec<Vec<SlotState>>,
+    /// Answers of the current subtable's rules that read only `parent`, by rule (compared by
+    /// address, never dereferenced): the same for every row, so each runs once.
+    parent_answers: Vec<(*const Rule, Result<Value, RuleError>)>,
 }
 
 impl CompiledForm {
@@ -89,6 +92,7 @@ impl CompiledForm {
             hidden: Vec::new(),
             required_now: Vec::new(),
             pool: Vec::new(),
+            parent_answers: Vec::new(),
         };
         let Value::Object(object) = input else {
             let mut issues = vec![Issue::new("", Code::NotAnObject)];
@@ -161,7 +165,7 @@ impl Run<'_> {
         let states = self.pool.pop().unwrap_or_default();
         let (issues, system) = (&mut self.issues, self.ctx.system);
         let mut record = Tracked::new(record, level.slots.len(), states, |key, value| {
-            let Some(&index) = level.index.get(key) else {
+            let Some(index) = level.slot_of(key) else {
                 issues.push(Issue::new(base.pointer(key), Code::UnknownField).param("field", key));
                 return None;
             };
@@ -273,6 +277,7 @@ impl Run<'_> {
         };
         let previous_rows = previous.and_then(|p| p.get(key)).and_then(Value::as_array);
         let path = base.pointer(key);
+        let outer_answers = std::mem::take(&mut self.parent_answers);
         let Some(Value::Array(items)) = record.get_mut(index) else { return };
         // Rows past `max_rows` are neither evaluated nor checked: the record is rejected anyway,
         // and a client must not make the server run rules, or list issues, over an unbounded
@@ -290,6 +295,7 @@ impl Run<'_> {
             let taken = std::mem::take(row_object);
             *row_object = self.level(rows, taken, previous_row, parent.as_ref(), Base::Row(&path, row_index));
         }
+        self.parent_answers = outer_answers;
         // Unique columns: no two rows hold the same value.
         for slot in rows.slots.iter().filter(|s| s.field.common.unique) {
             let mut first_row: Vec<(&Value, usize)> = Vec::new();
@@ -347,8 +353,7 @@ impl Run<'_> {
         parent: Option<&Value>,
         base: Base<'_>,
     ) -> Option<Value> {
-        let sandbox = self.sandbox;
-        let result = sandbox.eval_json(rule, &variables(level, record, parent));
+        let result = self.answer(level, rule, record, parent);
         self.settle(slot, base, result)
     }
 
@@ -361,9 +366,27 @@ impl Run<'_> {
         parent: Option<&Value>,
         base: Base<'_>,
     ) -> Option<bool> {
-        let sandbox = self.sandbox;
-        let result = sandbox.eval_json_bool(rule, &variables(level, record, parent));
+        let result = self.answer(level, rule, record, parent).and_then(|value| expect_bool(rule, value));
         self.settle(slot, base, result)
+    }
+
+    fn answer(
+        &mut self,
+        level: &Level,
+        rule: &Rule,
+        record: &Tracked,
+        parent: Option<&Value>,
+    ) -> Result<Value, RuleError> {
+        // Rules are pure: a row rule that reads only the parent answers the same for every row.
+        let parent_only = parent.is_some() && rule.reads_only(level.slots.len()..);
+        if parent_only && let Some((_, answer)) = self.parent_answers.iter().find(|(r, _)| std::ptr::eq(*r, rule)) {
+            return answer.clone();
+        }
+        let answer = self.sandbox.eval_json(rule, &variables(level, record, parent));
+        if parent_only {
+            self.parent_answers.push((rule, answer.clone()));
+        }
+        answer
     }
 
     /// Keeps a rule's answer, or records its failure (reported later unless its inputs are

@@ -92,6 +92,13 @@ impl Rule {
     pub fn has_fast_path(&self) -> bool {
         self.fast.is_some()
     }
+
+    /// Whether every variable the rule reads is at one of `positions` of the compile-time
+    /// variable list. Rules are pure, so a rule that reads only what does not change gives
+    /// the same answer every time.
+    pub fn reads_only(&self, positions: std::ops::RangeFrom<usize>) -> bool {
+        self.reads.iter().all(|(position, _)| positions.contains(position))
+    }
 }
 
 /// Why a rule failed to compile or to run.
@@ -330,13 +337,7 @@ impl Sandbox {
         rule: &'a Rule,
         lookup: &dyn Fn(usize) -> Option<&'a Value>,
     ) -> Result<bool, RuleError> {
-        match self.eval_json(rule, lookup)? {
-            Value::Bool(answer) => Ok(answer),
-            other => Err(RuleError {
-                rule: rule.name.clone(),
-                kind: RuleErrorKind::WrongResultType { expected: "bool", found: json_type_name(&other).to_owned() },
-            }),
-        }
+        expect_bool(rule, self.eval_json(rule, lookup)?)
     }
 
     /// Runs a rule that must answer yes or no.
@@ -406,6 +407,17 @@ impl Sandbox {
 const ACTION_MARKER: &str = "__formwork_action";
 
 /// The rhai type name of a JSON value, for messages.
+/// A rule's answer that must be yes or no.
+pub fn expect_bool(rule: &Rule, value: Value) -> Result<bool, RuleError> {
+    match value {
+        Value::Bool(answer) => Ok(answer),
+        other => Err(RuleError {
+            rule: rule.name.clone(),
+            kind: RuleErrorKind::WrongResultType { expected: "bool", found: json_type_name(&other).to_owned() },
+        }),
+    }
+}
+
 fn json_type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "()",

@@ -200,3 +200,28 @@ fn rows_never_see_hidden_parent_fields_and_the_record_keeps_the_order_sent() {
     shown["a"] = json!(2);
     assert_eq!(process_ok(&def, shown)["rows"], json!([{"x": 1, "seen": "yes"}]));
 }
+
+#[test]
+fn a_row_rule_reading_only_the_parent_answers_every_row() {
+    // Such a rule runs once per subtable; its answer, or its failure, still reaches each row.
+    let def = json!({"key": "t", "name": "T", "fields": [
+        {"key": "t", "type": "text"},
+        {"key": "n", "type": "number", "integer": true},
+        {"key": "rows", "type": "subtable", "fields": [
+            {"key": "x", "type": "number"},
+            {"key": "double", "type": "computed", "expr": "parent.n * 2"},
+            {"key": "broken", "type": "computed", "expr": "parent.t * 2"},
+            {"key": "note", "type": "text", "visible_if": "parent.n > 1"}
+        ]}
+    ]});
+    check(
+        &def,
+        json!({"t": "a", "n": 2, "rows": [{"x": 1}, {"x": 2}]}),
+        &["/rows/0/broken rule_failed", "/rows/1/broken rule_failed"],
+    );
+    let form = crate::support::compile(&def);
+    let outcome =
+        form.process(&json!({"n": 1, "rows": [{"x": 1, "note": "a"}, {"note": "b"}]}), &crate::support::ctx());
+    assert_eq!(outcome.record["rows"], json!([{"x": 1, "double": 2}, {"double": 2}]));
+    assert_eq!(outcome.hidden, vec!["/rows/0/note", "/rows/1/note"]);
+}
