@@ -148,6 +148,26 @@ fn main() {
         human(small_rate),
         small_bare_rate / small_rate
     );
+    let small_owned_bare_rate = rate(|| {
+        let body = black_box(&small_record).clone();
+        assert!(small_bare.is_valid(&body));
+    });
+    let small_owned_rate = rate(|| {
+        let body = black_box(&small_record).clone();
+        black_box(small.process_owned(body, &small_ctx));
+    });
+    println!(
+        "{:<58} {:>12} {:>8}",
+        "small record, request-shaped: parsed body + bare is_valid",
+        human(small_owned_bare_rate),
+        "1.00"
+    );
+    println!(
+        "{:<58} {:>12} {:>8.2}",
+        "small record, request-shaped: parsed body + process_owned",
+        human(small_owned_rate),
+        small_owned_bare_rate / small_owned_rate
+    );
 
     // A precompiled rule with a fresh 5-variable scope per run.
     let sandbox = Sandbox::default();

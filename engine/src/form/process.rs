@@ -550,19 +550,19 @@ fn extra_checks(slot: &Slot, value: &Value, base: Base<'_>, issues: &mut Vec<Iss
 }
 
 fn accepts(accept: &[String], content_type: &str, name: &str) -> bool {
-    let content_type = match content_type {
-        "" => guess_content_type(name).to_owned(),
-        given => given.to_ascii_lowercase(),
-    };
-    let name = name.to_ascii_lowercase();
+    // Compared without regard to ASCII case, without making lowercase copies.
+    let content_type = if content_type.is_empty() { guess_content_type(name) } else { content_type };
     accept.iter().any(|pattern| {
-        let pattern = pattern.trim().to_ascii_lowercase();
+        let pattern = pattern.trim();
         if let Some(ending) = pattern.strip_prefix('.') {
-            name.ends_with(&format!(".{ending}"))
+            let (name, ending) = (name.as_bytes(), ending.as_bytes());
+            name.len() > ending.len()
+                && name[name.len() - ending.len() - 1] == b'.'
+                && name[name.len() - ending.len()..].eq_ignore_ascii_case(ending)
         } else if let Some(major) = pattern.strip_suffix("/*") {
-            content_type.split('/').next() == Some(major) && content_type.contains('/')
+            content_type.split_once('/').is_some_and(|(given, _)| given.eq_ignore_ascii_case(major))
         } else {
-            content_type == pattern
+            content_type.eq_ignore_ascii_case(pattern)
         }
     })
 }

@@ -452,53 +452,66 @@ pub fn eval<'a>(expr: &'a Expr, lookup: &dyn Fn(usize) -> Option<&'a Value>) -> 
             V::Array(_) => "array",
             V::Map(_) => "map",
         })),
-        Expr::CountWhere(rows, field, value) => {
-            let (V::Array(rows), V::Str(field)) = (eval(rows, lookup)?, eval(field, lookup)?) else {
-                return None;
-            };
-            let value = eval(value, lookup)?;
-            let mut count = 0;
-            for row in rows {
-                if let Value::Object(row) = row
-                    && let Some(cell) = member(row, field.as_ref())
-                    && helper_equal(&V::from_json(cell), &value)?
-                {
-                    count += 1;
-                }
-            }
-            V::Int(count)
-        }
-        Expr::SumOf(rows, field) => {
-            let (V::Array(rows), V::Str(field)) = (eval(rows, lookup)?, eval(field, lookup)?) else {
-                return None;
-            };
-            let cells = rows.iter().filter_map(|row| member(row.as_object()?, field.as_ref()));
-            let mut int_sum: Option<i64> = Some(0);
-            let mut float_sum = 0.0;
-            for cell in cells {
-                match V::from_json(cell) {
-                    V::Int(i) => {
-                        int_sum = int_sum.and_then(|s| s.checked_add(i));
-                        float_sum += i as f64;
-                    }
-                    V::Float(f) => {
-                        int_sum = None;
-                        float_sum += f;
-                    }
-                    _ => {}
-                }
-            }
-            let all_ints = rows
-                .iter()
-                .filter_map(|row| member(row.as_object()?, field.as_ref()))
-                .all(|cell| !matches!(V::from_json(cell), V::Float(_)));
-            match (all_ints, int_sum) {
-                (true, Some(sum)) => V::Int(sum),
-                (true, None) => return None,
-                (false, _) => V::Float(float_sum),
-            }
-        }
+        Expr::CountWhere(rows, field, value) => count_where(rows, field, value, lookup)?,
+        Expr::SumOf(rows, field) => sum_of(rows, field, lookup)?,
     })
+}
+
+// The helpers live outside `eval`: inlined there, their loops made every node's evaluation
+// set up a larger stack frame.
+#[inline(never)]
+fn count_where<'a>(
+    rows: &'a Expr,
+    field: &'a Expr,
+    value: &'a Expr,
+    lookup: &dyn Fn(usize) -> Option<&'a Value>,
+) -> Option<V<'a>> {
+    let (V::Array(rows), V::Str(field)) = (eval(rows, lookup)?, eval(field, lookup)?) else {
+        return None;
+    };
+    let value = eval(value, lookup)?;
+    let mut count = 0;
+    for row in rows {
+        if let Value::Object(row) = row
+            && let Some(cell) = member(row, field.as_ref())
+            && helper_equal(&V::from_json(cell), &value)?
+        {
+            count += 1;
+        }
+    }
+    Some(V::Int(count))
+}
+
+#[inline(never)]
+fn sum_of<'a>(rows: &'a Expr, field: &'a Expr, lookup: &dyn Fn(usize) -> Option<&'a Value>) -> Option<V<'a>> {
+    let (V::Array(rows), V::Str(field)) = (eval(rows, lookup)?, eval(field, lookup)?) else {
+        return None;
+    };
+    let cells = rows.iter().filter_map(|row| member(row.as_object()?, field.as_ref()));
+    let mut int_sum: Option<i64> = Some(0);
+    let mut float_sum = 0.0;
+    for cell in cells {
+        match V::from_json(cell) {
+            V::Int(i) => {
+                int_sum = int_sum.and_then(|s| s.checked_add(i));
+                float_sum += i as f64;
+            }
+            V::Float(f) => {
+                int_sum = None;
+                float_sum += f;
+            }
+            _ => {}
+        }
+    }
+    let all_ints = rows
+        .iter()
+        .filter_map(|row| member(row.as_object()?, field.as_ref()))
+        .all(|cell| !matches!(V::from_json(cell), V::Float(_)));
+    match (all_ints, int_sum) {
+        (true, Some(sum)) => Some(V::Int(sum)),
+        (true, None) => None,
+        (false, _) => Some(V::Float(float_sum)),
+    }
 }
 
 fn binary<'a>(op: Op, left: V<'a>, right: V<'a>) -> Option<V<'a>> {
@@ -522,6 +535,9 @@ fn binary<'a>(op: Op, left: V<'a>, right: V<'a>) -> Option<V<'a>> {
         }
         (op, Int(a), Int(b)) => Bool(compare(op, a.cmp(&b))?),
         (op, a @ (Int(_) | Float(_)), b @ (Int(_) | Float(_))) => Bool(float_compare(op, number(&a)?, number(&b)?)?),
+        // Equality compares lengths first; only ordering needs a byte-wise comparison.
+        (Op::Eq, Str(a), Str(b)) => Bool(a == b),
+        (Op::Ne, Str(a), Str(b)) => Bool(a != b),
         (op, Str(a), Str(b)) => Bool(compare(op, a.as_ref().cmp(b.as_ref()))?),
         (Op::Eq, Bool(a), Bool(b)) => Bool(a == b),
         (Op::Ne, Bool(a), Bool(b)) => Bool(a != b),
