@@ -457,9 +457,6 @@ pub fn eval<'a>(expr: &'a Expr, lookup: &dyn Fn(usize) -> Option<&'a Value>) -> 
     })
 }
 
-// The helpers live outside `eval`: inlined there, their loops made every node's evaluation
-// set up a larger stack frame.
-#[inline(never)]
 fn count_where<'a>(
     rows: &'a Expr,
     field: &'a Expr,
@@ -482,7 +479,6 @@ fn count_where<'a>(
     Some(V::Int(count))
 }
 
-#[inline(never)]
 fn sum_of<'a>(rows: &'a Expr, field: &'a Expr, lookup: &dyn Fn(usize) -> Option<&'a Value>) -> Option<V<'a>> {
     let (V::Array(rows), V::Str(field)) = (eval(rows, lookup)?, eval(field, lookup)?) else {
         return None;

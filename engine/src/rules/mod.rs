@@ -331,15 +331,6 @@ impl Sandbox {
         self.eval(rule, variables.collect()).map(|value| to_json(&value))
     }
 
-    /// [`Sandbox::eval_json`] for a rule that must answer yes or no.
-    pub fn eval_json_bool<'a>(
-        &self,
-        rule: &'a Rule,
-        lookup: &dyn Fn(usize) -> Option<&'a Value>,
-    ) -> Result<bool, RuleError> {
-        expect_bool(rule, self.eval_json(rule, lookup)?)
-    }
-
     /// Runs a rule that must answer yes or no.
     pub fn eval_bool(&self, rule: &Rule, variables: Vec<(&str, Dynamic)>) -> Result<bool, RuleError> {
         let value = self.eval(rule, variables)?;
