@@ -131,16 +131,27 @@ pub fn field_schema(field: &Field, flavour: Flavour) -> Value {
             insert_opt(&mut s, "maxItems", spec.max_rows);
             s
         }
-        FieldKind::Measurement(_) => json!({
-            "type": "object",
-            "properties": {
-                "values": {"type": "array", "items": {"type": "number"}},
-                "judgements": {"type": "array", "items": {"enum": ["ok", "ng"]}, "readOnly": true},
-                "result": {"enum": ["ok", "ng"], "readOnly": true}
-            },
-            "required": ["values"],
-            "additionalProperties": false
-        }),
+        FieldKind::Measurement(_) => {
+            // The engine drops what a client sends as judgements and writes its own, so the
+            // schema it validates processed records with need not check them again.
+            let (judgements, result) = match flavour {
+                Flavour::Public => (
+                    json!({"type": "array", "items": {"enum": ["ok", "ng"]}, "readOnly": true}),
+                    json!({"enum": ["ok", "ng"], "readOnly": true}),
+                ),
+                Flavour::Validation => (json!(true), json!(true)),
+            };
+            json!({
+                "type": "object",
+                "properties": {
+                    "values": {"type": "array", "items": {"type": "number"}},
+                    "judgements": judgements,
+                    "result": result
+                },
+                "required": ["values"],
+                "additionalProperties": false
+            })
+        }
         FieldKind::Computed(_) => json!({"readOnly": true}),
         FieldKind::AutoNumber(_) => json!({"type": "string", "readOnly": true}),
         FieldKind::Section(_) | FieldKind::Columns(_) => json!({}),

@@ -307,7 +307,7 @@ impl Sandbox {
     pub fn eval_json<'a>(
         &self,
         rule: &'a Rule,
-        lookup: &dyn Fn(usize) -> Option<&'a Value>,
+        lookup: &impl Fn(usize) -> Option<&'a Value>,
     ) -> Result<Value, RuleError> {
         if let Some(expr) = &rule.fast
             && let Some(value) = fast::eval(expr, lookup)

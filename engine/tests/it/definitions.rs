@@ -251,6 +251,11 @@ fn patterns_and_defaults() {
         form(json!([{"key": "a", "type": "date", "default": "tomorrow"}])),
         &["/fields/0/default invalid_default"],
     );
+    // Processing leaves judgements to the engine; a default must still hold valid ones.
+    check_definition(
+        form(json!([{"key": "a", "type": "measurement", "default": {"values": [1], "judgements": 7}}])),
+        &["/fields/0/default invalid_default"],
+    );
 }
 
 #[test]

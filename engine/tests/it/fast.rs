@@ -60,6 +60,20 @@ fn common_rules_take_the_fast_path() {
 }
 
 #[test]
+fn specialised_comparisons_are_rewritten() {
+    use engine::rules::fast::{Expr, Op, Place, parse};
+    let vars = ["method", "measure", "defects"];
+    let check = |source: &str, expected: Expr| assert_eq!(parse(source, &vars), Some(expected), "{source}");
+    check("method != \"visual\"", Expr::StrCmp(Place::Var(0), true, "visual".into()));
+    check("measure.result == \"ng\"", Expr::StrCmp(Place::Member(1, "result".into()), false, "ng".into()));
+    check("type_of(measure) == \"map\"", Expr::TypeIs(Place::Var(1), false, "map".into()));
+    check("defects > 0", Expr::IntCmp(Op::Gt, Place::Var(2), 0));
+    // Other shapes stay general.
+    check("\"ng\" == method", Expr::Bin(Op::Eq, Box::new(Expr::Str("ng".into())), Box::new(Expr::Var(0))));
+    check("defects + 1", Expr::Bin(Op::Add, Box::new(Expr::Var(2)), Box::new(Expr::Int(1))));
+}
+
+#[test]
 fn fast_and_rhai_agree_on_edge_cases() {
     let values = json!({
         "a": 9223372036854775807_i64, "b": 0, "c": 2.5, "m": {"x": 1, "s": "文"},
@@ -112,6 +126,24 @@ fn fast_and_rhai_agree_on_edge_cases() {
         "c >= 2.5",
         "m",
         "rows",
+        // The specialised comparisons (see `specialised_comparisons_are_rewritten`).
+        "type_of(m) == \"map\"",
+        "type_of(m.x) != \"i64\"",
+        "type_of(m.nope) == \"()\"",
+        "type_of(c.x) == \"map\"",
+        "m.s == \"文\"",
+        "m.nope != \"a\"",
+        "m.x == \"1\"",
+        "c.x == \"a\"",
+        "b != \"0\"",
+        "a > 3",
+        "a >= 9223372036854775807",
+        "c > 2",
+        "c == 2",
+        "m.x < 2",
+        "m.nope > 0",
+        "m.s <= 1",
+        "b == 0",
     ];
     for source in cases {
         let (fast, slow, _) = eval_both(source, &values).unwrap_or_else(|| panic!("{source} does not compile"));
@@ -124,7 +156,8 @@ fn literal() -> impl Strategy<Value = String> {
         (0i64..20).prop_map(|i| i.to_string()),
         Just("9223372036854775807".to_owned()),
         prop::sample::select(vec!["0.5", "1.5", "2.0", "0.1", "100.25"]).prop_map(str::to_owned),
-        prop::sample::select(vec!["\"a\"", "\"b\"", "\"ng\"", "\"\"", "\"文本\""]).prop_map(str::to_owned),
+        prop::sample::select(vec!["\"a\"", "\"b\"", "\"ng\"", "\"\"", "\"文本\"", "\"map\"", "\"i64\"", "\"()\""])
+            .prop_map(str::to_owned),
         Just("true".to_owned()),
         Just("false".to_owned()),
         Just("()".to_owned()),

@@ -126,6 +126,11 @@ fn measurements_are_judged() {
     check(&def, json!({"f": [2.0, 2.0]}), &["/f/values wrong_sample_count"]);
     check(&def, json!({"f": [2.0, "x", 2.0]}), &["/f/values/1 wrong_type"]);
     check(&def, json!({"f": {"values": [2.0, 2.0, 2.0], "operator": "x"}}), &["/f/operator unknown_field"]);
+    // Whatever a client sends as judgements is dropped, even when the values cannot be judged.
+    let sent = json!({"f": {"values": [2.0, "x", 2.0], "judgements": 5, "result": "maybe"}});
+    check(&def, sent.clone(), &["/f/values/1 wrong_type"]);
+    let outcome = crate::support::compile(&def).process(&sent, &crate::support::ctx());
+    assert_eq!(outcome.record["f"], json!({"values": [2.0, "x", 2.0]}));
     // One-sided limits: flatness has only an upper limit.
     let flatness = one_field(json!({"type": "measurement", "usl": 0.05, "precision": 3}));
     assert_eq!(process_ok(&flatness, json!({"f": 0.01}))["f"]["result"], json!("ok"));
