@@ -136,17 +136,42 @@ impl AutoNumberPattern {
 
     /// Formats the number for `date` and the counter value `seq` (which starts at 1).
     pub fn format(&self, date: Date, seq: u64) -> String {
-        let mut out = String::new();
+        // Digits are pushed directly: `write!` costs more than the rest of a record's
+        // processing spends on the number.
+        let mut out = String::with_capacity(32);
         for token in &self.tokens {
-            let _ = match token {
-                Token::Literal(text) => write!(out, "{text}"),
-                Token::Year4 => write!(out, "{:04}", date.year),
-                Token::Year2 => write!(out, "{:02}", date.year.rem_euclid(100)),
-                Token::Month => write!(out, "{:02}", date.month),
-                Token::Day => write!(out, "{:02}", date.day),
-                Token::Seq(width) => write!(out, "{seq:0width$}"),
-            };
+            match token {
+                Token::Literal(text) => out.push_str(text),
+                Token::Year4 => match u64::try_from(date.year) {
+                    Ok(year) => push_padded(&mut out, year, 4),
+                    Err(_) => {
+                        let _ = write!(out, "{:04}", date.year);
+                    }
+                },
+                Token::Year2 => push_padded(&mut out, u64::from(date.year.rem_euclid(100).unsigned_abs()), 2),
+                Token::Month => push_padded(&mut out, u64::from(date.month), 2),
+                Token::Day => push_padded(&mut out, u64::from(date.day), 2),
+                Token::Seq(width) => push_padded(&mut out, seq, *width),
+            }
         }
         out
     }
+}
+
+/// Pushes `value` in decimal, left-padded with zeros to `width` digits (like `{:0width$}`).
+fn push_padded(out: &mut String, value: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = value;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let written = digits.len() - start;
+    out.extend(std::iter::repeat_n('0', width.saturating_sub(written)));
+    out.extend(digits[start..].iter().map(|&digit| char::from(digit)));
 }

@@ -423,7 +423,7 @@ fn normalize(kind: &FieldKind, value: &mut Value) -> bool {
             !text.is_empty()
         }
         // Blank text is no answer: it neither satisfies `required` nor fails `min_length`.
-        (_, Value::String(text)) => !text.trim().is_empty(),
+        (_, Value::String(text)) => !is_blank(text),
         (FieldKind::Measurement(_), Value::Array(values)) => {
             let values = std::mem::take(values);
             *value = measurement(values);
@@ -449,10 +449,20 @@ fn measurement(values: Vec<Value>) -> Value {
     Value::Object(object)
 }
 
+/// Whether text is empty or only white space. Most text starts with a visible ASCII
+/// character, which settles it without decoding the rest.
+fn is_blank(text: &str) -> bool {
+    match text.as_bytes().first() {
+        None => true,
+        Some(&byte) if byte > b' ' && byte < 0x80 => false,
+        Some(_) => text.trim().is_empty(),
+    }
+}
+
 fn is_empty(value: Option<&Value>) -> bool {
     match value {
         None | Some(Value::Null) => true,
-        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(Value::String(s)) => is_blank(s),
         Some(Value::Array(items)) => items.is_empty(),
         Some(Value::Object(object)) => {
             member(object, "values").and_then(Value::as_array).is_some_and(Vec::is_empty) || object.is_empty()

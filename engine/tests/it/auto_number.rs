@@ -20,6 +20,8 @@ fn formats_and_scopes() {
     check("{{{seq:2}}}", "2026-03-09", 5, "{05}", "");
     // A counter wider than its padding is not cut.
     check("N-{seq:2}", "2026-03-09", 12345, "N-12345", "");
+    check("{yyyy}/{yy}-{seq:12}", "0999-01-01", u64::MAX, "0999/99-18446744073709551615", "09990999");
+    check("{seq:3}", "2026-03-09", 0, "000", "");
 }
 
 #[test]

@@ -14,6 +14,14 @@ fn text_and_textarea() {
     check(&text, json!({"f": 12}), &["/f wrong_type"]);
     // Empty text is no value: not too short, and dropped.
     assert_eq!(process_ok(&text, json!({"f": ""})), json!({}));
+    // So is white space of any kind, ASCII or not; text that only starts with it is kept.
+    for blank in ["   ", "\t\r\n", "\u{b}", "\u{3000}", " \u{a0}"] {
+        assert_eq!(process_ok(&text, json!({"f": blank})), json!({}), "{blank:?}");
+    }
+    let required = one_field(json!({"type": "text", "required": true}));
+    check(&required, json!({"f": "\u{3000} "}), &["/f required"]);
+    check(&required, json!({"f": "\u{3000}x"}), &[]);
+    check(&required, json!({"f": "\u{1f}"}), &[]);
     let area = one_field(json!({"type": "textarea", "max_length": 3}));
     check(&area, json!({"f": "a\nb"}), &[]);
     check(&area, json!({"f": "a\nbc"}), &["/f too_long"]);
