@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::auto_number::{AutoNumberPattern, Date};
 use super::check::{check_definition, walk_items};
@@ -64,7 +64,14 @@ pub(super) struct Level {
     pub max_rows: Option<usize>,
     /// What rules of this level read of `parent` (only row levels may read it).
     pub parent_reads: ParentReads,
+    /// A measurement's object with its keys in place and no values, copied for each
+    /// measurement sent as a bare list: copying a map copies its hash table, where inserting
+    /// the keys would hash each with SipHash (`serde_json`'s maps).
+    pub measurement: Map<String, Value>,
 }
+
+/// The keys of a processed measurement, in this order in [`Level::measurement`].
+const MEASUREMENT_KEYS: [&str; 3] = ["values", "judgements", "result"];
 
 /// The parent fields row rules read: none, some (`parent.qty`), or the whole record (when
 /// `parent` is used other than through a property).
@@ -99,9 +106,13 @@ impl Slot {
 }
 
 impl Level {
-    /// The slot holding `key`. A row has few fields: comparing their keys costs less than
-    /// hashing the one looked for.
-    pub fn slot_of(&self, key: &str) -> Option<usize> {
+    /// The slot holding `key`. Clients mostly send fields in the definition's order, so the
+    /// slot `hint` (the one after the last found) is tried first. A row has few fields:
+    /// comparing their keys costs less than hashing the one looked for.
+    pub fn slot_of(&self, key: &str, hint: usize) -> Option<usize> {
+        if self.slots.get(hint).is_some_and(|slot| slot.key() == key) {
+            return Some(hint);
+        }
         if self.slots.len() <= 8 {
             self.slots.iter().position(|slot| slot.key() == key)
         } else {
@@ -358,7 +369,8 @@ fn build_level(
     }
     let index: HashMap<String, usize, KeyHasher> = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
     let order = evaluation_order(&slots, &index, &data.iter().map(|(f, _)| path_of(f)).collect::<Vec<_>>(), issues);
-    Level { slots, order, index, max_rows: None, parent_reads }
+    let measurement = MEASUREMENT_KEYS.iter().map(|key| ((*key).to_owned(), Value::Null)).collect();
+    Level { slots, order, index, max_rows: None, parent_reads, measurement }
 }
 
 /// `parent.x` must name a field of the enclosing record.

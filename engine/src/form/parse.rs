@@ -186,6 +186,11 @@ pub fn pointer(base: &str, token: &str) -> String {
     let mut out = String::with_capacity(base.len() + token.len() + 1);
     out.push_str(base);
     out.push('/');
+    // Keys rarely hold the two characters that need escaping.
+    if !token.bytes().any(|byte| byte == b'~' || byte == b'/') {
+        out.push_str(token);
+        return out;
+    }
     for c in token.chars() {
         match c {
             '~' => out.push_str("~0"),

@@ -164,15 +164,18 @@ impl Run<'_> {
         // Work on the submitted map itself: most values pass through untouched.
         let states = self.pool.pop().unwrap_or_default();
         let (issues, system) = (&mut self.issues, self.ctx.system);
+        let mut hint = 0;
         let mut record = Tracked::new(record, level.slots.len(), states, |key, value| {
-            let Some(index) = level.slot_of(key) else {
+            let Some(index) = level.slot_of(key, hint) else {
                 issues.push(Issue::new(base.pointer(key), Code::UnknownField).param("field", key));
                 return None;
             };
+            hint = index + 1;
             let slot = &level.slots[index];
             // The server decides server-owned and read-only values.
             let read_only = slot.field.common.read_only && !system;
-            let keep = !(slot.field.kind.is_server_owned() || read_only) && normalize(&slot.field.kind, value);
+            let keep = !(slot.field.kind.is_server_owned() || read_only)
+                && normalize(&slot.field.kind, value, &level.measurement);
             keep.then_some(index)
         });
         for (index, slot) in level.slots.iter().enumerate().filter(|(_, s)| s.fills_in) {
@@ -412,8 +415,9 @@ fn variables<'a>(
 
 /// Cleans a submitted value in place and says whether to keep it: `null` and blank text mean
 /// "no value"; scanned codes are trimmed; a measurement may be sent as a bare list or number
-/// of values, and only its values are taken from the client.
-fn normalize(kind: &FieldKind, value: &mut Value) -> bool {
+/// of values, and only its values are taken from the client. A bare list becomes a copy of
+/// `measurement` (the level's template) holding it.
+fn normalize(kind: &FieldKind, value: &mut Value, measurement: &Map<String, Value>) -> bool {
     match (kind, &mut *value) {
         (_, Value::Null) => false,
         (FieldKind::Lot(_) | FieldKind::Barcode(_), Value::String(text)) => {
@@ -426,12 +430,12 @@ fn normalize(kind: &FieldKind, value: &mut Value) -> bool {
         (_, Value::String(text)) => !is_blank(text),
         (FieldKind::Measurement(_), Value::Array(values)) => {
             let values = std::mem::take(values);
-            *value = measurement(values);
+            *value = measurement_of(measurement, values);
             true
         }
         (FieldKind::Measurement(_), Value::Number(_)) => {
             let number = value.take();
-            *value = measurement(vec![number]);
+            *value = measurement_of(measurement, vec![number]);
             true
         }
         (FieldKind::Measurement(_), Value::Object(object)) => {
@@ -442,10 +446,13 @@ fn normalize(kind: &FieldKind, value: &mut Value) -> bool {
     }
 }
 
-fn measurement(values: Vec<Value>) -> Value {
-    // Room for the judgements and the result added later.
-    let mut object = Map::with_capacity(3);
-    object.insert("values".to_owned(), Value::Array(values));
+/// A copy of the template with `values` in place; its judgements and result stay `null`
+/// until [`judge`] fills them in or drops them.
+fn measurement_of(template: &Map<String, Value>, values: Vec<Value>) -> Value {
+    let mut object = template.clone();
+    if let Some(slot) = object.values_mut().next() {
+        *slot = Value::Array(values);
+    }
     Value::Object(object)
 }
 
@@ -483,7 +490,26 @@ fn judge(
     issues: &mut Vec<Issue>,
 ) {
     let Some(object) = value.as_object_mut() else { return };
-    let Some(Value::Array(values)) = member(object, "values") else { return };
+    match judgements(spec, object, expected, base, key, issues) {
+        Some((judgements, all_ok)) => {
+            put(object, "judgements", Value::Array(judgements));
+            put(object, "result", Value::from(if all_ok { "ok" } else { "ng" }));
+        }
+        // Not judged: the template's empty places go.
+        None => object.retain(|key, value| !(value.is_null() && matches!(key.as_str(), "judgements" | "result"))),
+    }
+}
+
+/// Each value's judgement and whether all are OK, unless the measurement is not judged.
+fn judgements(
+    spec: &MeasurementSpec,
+    object: &Map<String, Value>,
+    expected: Option<u64>,
+    base: Base<'_>,
+    key: &str,
+    issues: &mut Vec<Issue>,
+) -> Option<(Vec<Value>, bool)> {
+    let Some(Value::Array(values)) = member(object, "values") else { return None };
     let count = values.len();
     if let Some(expected) = expected
         && count as u64 != expected
@@ -496,13 +522,13 @@ fn judge(
         );
     }
     if count == 0 || !values.iter().all(Value::is_number) {
-        return;
+        return None;
     }
     if spec.lsl.is_none() && spec.usl.is_none() {
-        return; // Recorded, not judged.
+        return None; // Recorded, not judged.
     }
     let mut all_ok = true;
-    let judgements: Vec<Value> = values
+    let judgements = values
         .iter()
         .map(|value| {
             let x = value.as_f64().unwrap_or(f64::NAN);
@@ -511,8 +537,17 @@ fn judge(
             Value::from(if ok { "ok" } else { "ng" })
         })
         .collect();
-    object.insert("judgements".to_owned(), Value::Array(judgements));
-    object.insert("result".to_owned(), Value::from(if all_ok { "ok" } else { "ng" }));
+    Some((judgements, all_ok))
+}
+
+/// Sets a member of a small object, in its place when it has one (found without hashing).
+fn put(object: &mut Map<String, Value>, key: &str, value: Value) {
+    match object.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, slot)) => *slot = value,
+        None => {
+            object.insert(key.to_owned(), value);
+        }
+    }
 }
 
 /// Checks JSON Schema cannot express: decimal places and accepted file types.
@@ -527,7 +562,7 @@ fn extra_checks(slot: &Slot, value: &Value, base: Base<'_>, issues: &mut Vec<Iss
             }
         }
         FieldKind::Measurement(spec) => {
-            let values = value.get("values").and_then(Value::as_array);
+            let values = value.as_object().and_then(|object| member(object, "values")).and_then(Value::as_array);
             if let (Some(precision), Some(values)) = (spec.precision, values) {
                 for (index, v) in values.iter().enumerate() {
                     if let Value::Number(n) = v
@@ -544,10 +579,11 @@ fn extra_checks(slot: &Slot, value: &Value, base: Base<'_>, issues: &mut Vec<Iss
         FieldKind::Attachment(spec) if !spec.accept.is_empty() => {
             let Some(files) = value.as_array() else { return };
             for (index, file) in files.iter().enumerate() {
-                let content_type = file.get("content_type").and_then(Value::as_str).unwrap_or_default();
-                let name = file.get("name").and_then(Value::as_str).unwrap_or_default();
+                let Some(file) = file.as_object() else { continue };
+                let content_type = member(file, "content_type").and_then(Value::as_str).unwrap_or_default();
+                let name = member(file, "name").and_then(Value::as_str).unwrap_or_default();
                 let described = !content_type.is_empty() || !name.is_empty();
-                if file.is_object() && described && !accepts(&spec.accept, content_type, name) {
+                if described && !accepts(&spec.accept, content_type, name) {
                     issues.push(
                         Issue::new(format!("{}/{index}", path()), Code::FileTypeNotAccepted)
                             .param("accept", spec.accept.clone()),

@@ -139,6 +139,11 @@ fn measurements_are_judged() {
     check(&def, sent.clone(), &["/f/values/1 wrong_type"]);
     let outcome = crate::support::compile(&def).process(&sent, &crate::support::ctx());
     assert_eq!(outcome.record["f"], json!({"values": [2.0, "x", 2.0]}));
+    // A bare list that cannot be judged keeps only its values too.
+    let outcome = crate::support::compile(&def).process(&json!({"f": [2.0, "x"]}), &crate::support::ctx());
+    assert_eq!(outcome.record["f"], json!({"values": [2.0, "x"]}));
+    let outcome = crate::support::compile(&def).process(&json!({"f": []}), &crate::support::ctx());
+    assert_eq!(outcome.record["f"], json!({"values": []}));
     // One-sided limits: flatness has only an upper limit.
     let flatness = one_field(json!({"type": "measurement", "usl": 0.05, "precision": 3}));
     assert_eq!(process_ok(&flatness, json!({"f": 0.01}))["f"]["result"], json!("ok"));
