@@ -64,6 +64,8 @@ pub(super) struct Level {
     pub max_rows: Option<usize>,
     /// What rules of this level read of `parent` (only row levels may read it).
     pub parent_reads: ParentReads,
+    /// Whether any slot may take its value from elsewhere than the submission.
+    pub fills_in: bool,
     /// A measurement's object with its keys in place and no values, copied for each
     /// measurement sent as a bare list: copying a map copies its hash table, where inserting
     /// the keys would hash each with SipHash (`serde_json`'s maps).
@@ -370,7 +372,8 @@ fn build_level(
     let index: HashMap<String, usize, KeyHasher> = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
     let order = evaluation_order(&slots, &index, &data.iter().map(|(f, _)| path_of(f)).collect::<Vec<_>>(), issues);
     let measurement = MEASUREMENT_KEYS.iter().map(|key| ((*key).to_owned(), Value::Null)).collect();
-    Level { slots, order, index, max_rows: None, parent_reads, measurement }
+    let fills_in = slots.iter().any(|slot| slot.fills_in);
+    Level { slots, order, index, max_rows: None, parent_reads, fills_in, measurement }
 }
 
 /// `parent.x` must name a field of the enclosing record.

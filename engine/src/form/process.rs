@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use super::auto_number::Date;
+use super::auto_number::{AutoNumberPattern, Date};
 use super::compile::{CompiledForm, Level, ParentReads, Slot};
 use super::issue::{Code, Issue, localize};
 use super::schema_errors::map_schema_error;
@@ -153,6 +153,10 @@ fn rule_issue(path: &str, error: &RuleError) -> Issue {
 impl Run<'_> {
     /// Processes one record or row. `parent` is, for rows, the enclosing record's fields that
     /// the row rules read.
+    ///
+    /// This runs for every row, so its code is kept small: what is rare (issues, defaults,
+    /// auto-numbers, subtables) lives in functions of its own, out of the way of the
+    /// instruction cache.
     fn level(
         &mut self,
         level: &Level,
@@ -167,7 +171,7 @@ impl Run<'_> {
         let mut hint = 0;
         let mut record = Tracked::new(record, level.slots.len(), states, |key, value| {
             let Some(index) = level.slot_of(key, hint) else {
-                issues.push(Issue::new(base.pointer(key), Code::UnknownField).param("field", key));
+                unknown_field(issues, base, key);
                 return None;
             };
             hint = index + 1;
@@ -178,6 +182,27 @@ impl Run<'_> {
                 && normalize(&slot.field.kind, value, &level.measurement);
             keep.then_some(index)
         });
+        if level.fills_in {
+            self.fill_in(level, &mut record, previous);
+        }
+        for &index in &level.order {
+            self.slot(level, index, &mut record, previous, parent, base);
+        }
+        for (index, slot) in level.slots.iter().enumerate() {
+            let state = record.states[index];
+            if state.required || slot.checked_after {
+                self.check(slot, state, record.get(index), base);
+            }
+        }
+        let (record, states) = record.finish();
+        self.pool.push(states);
+        record
+    }
+
+    /// Values that come from elsewhere than the submission: stored read-only values and
+    /// auto-numbers on updates, defaults on new records.
+    #[inline(never)]
+    fn fill_in(&self, level: &Level, record: &mut Tracked, previous: Option<&Map<String, Value>>) {
         for (index, slot) in level.slots.iter().enumerate().filter(|(_, s)| s.fills_in) {
             let key = slot.key();
             let kept = (slot.field.common.read_only && !self.ctx.system) || slot.auto_number.is_some();
@@ -192,72 +217,84 @@ impl Run<'_> {
                 record.set(index, key, default.clone());
             }
         }
-
-        for &index in &level.order {
-            let slot = &level.slots[index];
-            let key = slot.key();
-            for rule in &slot.visible {
-                // A failing condition (None) keeps the field: dropping data on an error is worse.
-                if self.eval_bool(level, rule, slot, &record, parent, base) == Some(false) {
-                    record.states[index].visible = false;
-                }
-            }
-            if !record.states[index].visible {
-                record.remove(index);
-                self.hidden.push(base.pointer(key));
-                continue;
-            }
-            if let Some(rule) = &slot.computed {
-                match self.eval(level, rule, slot, &record, parent, base) {
-                    Some(Value::Null) | None => record.remove(index),
-                    Some(value) => record.set(index, key, value),
-                }
-            }
-            if let Some(pattern) = &slot.auto_number
-                && !record.has(index)
-                && let (Some(today), Some(seq)) = (self.ctx.today, self.ctx.sequences.get(key))
-            {
-                record.set(index, key, Value::String(pattern.format(today, *seq)));
-            }
-            if let Some(rows) = &slot.rows
-                && let Some(Value::Array(_)) = record.get(index)
-            {
-                self.rows(rows, index, key, &mut record, previous, base);
-            }
-            if let FieldKind::Measurement(spec) = &slot.field.kind {
-                let expected = self.sample_count(level, spec, slot, &record, parent, base);
-                if let Some(value) = record.get_mut(index) {
-                    judge(spec, value, expected, base, key, &mut self.issues);
-                }
-            }
-            if let Some(rule) = &slot.required_if {
-                let required = self.eval_bool(level, rule, slot, &record, parent, base).unwrap_or(false);
-                record.states[index].required = required;
-                if required {
-                    self.required_now.push(base.pointer(key));
-                }
-            }
-            record.states[index].required |= slot.field.common.required;
-        }
-
-        for (index, slot) in level.slots.iter().enumerate() {
-            let state = record.states[index];
-            if !(state.required || slot.checked_after) {
-                continue;
-            }
-            let value = record.get(index);
-            if state.visible && state.required && !slot.field.kind.is_server_owned() && is_empty(value) {
-                self.issues.push(Issue::new(base.pointer(slot.key()), Code::Required));
-            }
-            if let Some(value) = value {
-                extra_checks(slot, value, base, &mut self.issues);
-            }
-        }
-        let (record, states) = record.finish();
-        self.pool.push(states);
-        record
     }
 
+    /// One slot, in evaluation order: visibility, computed value, auto-number, rows,
+    /// judgement, conditional requirement.
+    fn slot(
+        &mut self,
+        level: &Level,
+        index: usize,
+        record: &mut Tracked,
+        previous: Option<&Map<String, Value>>,
+        parent: Option<&Value>,
+        base: Base<'_>,
+    ) {
+        let slot = &level.slots[index];
+        let key = slot.key();
+        for rule in &slot.visible {
+            // A failing condition (None) keeps the field: dropping data on an error is worse.
+            if self.eval_bool(level, rule, slot, record, parent, base) == Some(false) {
+                record.states[index].visible = false;
+            }
+        }
+        if !record.states[index].visible {
+            record.remove(index);
+            self.hidden.push(base.pointer(key));
+            return;
+        }
+        if let Some(rule) = &slot.computed {
+            match self.eval(level, rule, slot, record, parent, base) {
+                Some(Value::Null) | None => record.remove(index),
+                Some(value) => record.set(index, key, value),
+            }
+        }
+        if let Some(pattern) = &slot.auto_number {
+            self.auto_number(pattern, index, key, record);
+        }
+        if let Some(rows) = &slot.rows
+            && let Some(Value::Array(_)) = record.get(index)
+        {
+            self.rows(rows, index, key, record, previous, base);
+        }
+        if let FieldKind::Measurement(spec) = &slot.field.kind {
+            let expected = self.sample_count(level, spec, slot, record, parent, base);
+            if let Some(value) = record.get_mut(index) {
+                judge(spec, value, expected, base, key, &mut self.issues);
+            }
+        }
+        if let Some(rule) = &slot.required_if {
+            let required = self.eval_bool(level, rule, slot, record, parent, base).unwrap_or(false);
+            record.states[index].required = required;
+            if required {
+                self.required_now.push(base.pointer(key));
+            }
+        }
+        record.states[index].required |= slot.field.common.required;
+    }
+
+    #[inline(never)]
+    fn auto_number(&self, pattern: &AutoNumberPattern, index: usize, key: &str, record: &mut Tracked) {
+        if !record.has(index)
+            && let (Some(today), Some(seq)) = (self.ctx.today, self.ctx.sequences.get(key))
+        {
+            record.set(index, key, Value::String(pattern.format(today, *seq)));
+        }
+    }
+
+    /// The checks after evaluation: a required value present, and what the schema cannot
+    /// express (decimals, file types).
+    #[inline(never)]
+    fn check(&mut self, slot: &Slot, state: SlotState, value: Option<&Value>, base: Base<'_>) {
+        if state.visible && state.required && !slot.field.kind.is_server_owned() && is_empty(value) {
+            self.issues.push(Issue::new(base.pointer(slot.key()), Code::Required));
+        }
+        if let Some(value) = value {
+            extra_checks(slot, value, base, &mut self.issues);
+        }
+    }
+
+    #[inline(never)]
     fn rows(
         &mut self,
         rows: &Level,
@@ -398,10 +435,18 @@ impl Run<'_> {
         result.map_err(|error| self.fail(slot, base, error)).ok()
     }
 
+    #[cold]
+    #[inline(never)]
     fn fail(&mut self, slot: &Slot, base: Base<'_>, error: RuleError) {
         let reads = slot.reads.iter().map(|key| base.pointer(key)).collect();
         self.failures.push(RuleFailure { path: base.pointer(slot.key()), reads, error });
     }
+}
+
+#[cold]
+#[inline(never)]
+fn unknown_field(issues: &mut Vec<Issue>, base: Base<'_>, key: &str) {
+    issues.push(Issue::new(base.pointer(key), Code::UnknownField).param("field", key));
 }
 
 /// A rule's variables: the level's slots in order, then `parent` (see compile.rs).
