@@ -17,6 +17,7 @@ mod schema;
 mod schema_errors;
 mod trace;
 mod tracked;
+mod values;
 
 pub use access::{FieldAccess, FieldMask, not_unique};
 pub use auto_number::{AutoNumberPattern, Date};
