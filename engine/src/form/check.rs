@@ -256,8 +256,9 @@ fn check_default(field: &Field, path: &str, default: &Value, issues: &mut Vec<Is
     if field.kind.is_layout() || field.kind.is_server_owned() {
         return; // Reported as not applicable.
     }
-    // A measurement's default is stored as given when it is not judged (no limits), so its
-    // judgements are checked too, which the processing schema leaves to the engine.
+    // A measurement's default is stored as given when it is not judged (no limits or no
+    // values), so its judgements are checked too, which the processing schema leaves to the
+    // engine.
     let flavour = if matches!(field.kind, FieldKind::Measurement(_)) { Flavour::Public } else { Flavour::Validation };
     let schema = field_schema(field, flavour);
     let Ok(validator) = jsonschema::options().should_validate_formats(true).build(&schema) else {

@@ -11,7 +11,7 @@ use super::compile::{CompiledForm, Level, ParentReads, Slot};
 use super::issue::{Code, Issue, localize};
 use super::schema_errors::map_schema_error;
 use super::tracked::{Base, SlotState, Tracked};
-use super::values::{extra_checks, judge, measurement_of};
+use super::values::{extra_checks, judge, measurement_of, without_places};
 use super::{FieldKind, MeasurementSpec, Samples};
 use crate::i18n::Lang;
 use crate::rules::fast::member;
@@ -256,7 +256,7 @@ impl Run<'_> {
         if let Some(rows) = &slot.rows
             && let Some(Value::Array(_)) = record.get(index)
         {
-            self.rows(rows, index, key, record, previous, base);
+            self.rows(level, rows, index, key, record, previous, base);
         }
         if let FieldKind::Measurement(spec) = &slot.field.kind {
             let expected = self.sample_count(level, spec, slot, record, parent, base);
@@ -296,8 +296,10 @@ impl Run<'_> {
     }
 
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn rows(
         &mut self,
+        level: &Level,
         rows: &Level,
         index: usize,
         key: &str,
@@ -307,8 +309,21 @@ impl Run<'_> {
     ) {
         // Row rules see only the parent fields they read, gathered once for all rows. Hidden
         // and empty computed fields are tombstones (`null`) until the level finishes; rules
-        // never see them.
-        let present = |(key, value): (&String, &Value)| (!value.is_null()).then(|| (key.clone(), value.clone()));
+        // never see them. Nor do they see the empty places of a measurement not judged yet
+        // (rows reading the whole parent do not wait for every parent field).
+        let present = |(key, value): (&String, &Value)| {
+            if value.is_null() {
+                return None;
+            }
+            let measurement = level
+                .slot_of(key, 0)
+                .is_some_and(|slot| matches!(level.slots[slot].field.kind, FieldKind::Measurement(_)));
+            let value = match value {
+                Value::Object(object) if measurement => Value::Object(without_places(object)),
+                other => other.clone(),
+            };
+            Some((key.clone(), value))
+        };
         let parent = match &rows.parent_reads {
             ParentReads::None => None,
             ParentReads::Whole => Some(Value::Object(record.map.iter().filter_map(present).collect())),

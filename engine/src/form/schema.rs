@@ -132,8 +132,9 @@ pub fn field_schema(field: &Field, flavour: Flavour) -> Value {
             s
         }
         FieldKind::Measurement(_) => {
-            // The engine drops what a client sends as judgements and writes its own, so the
-            // schema it validates processed records with need not check them again.
+            // The engine drops what a client sends as judgements and writes its own (stored
+            // values it keeps were written by it, defaults are checked with the public
+            // schema), so the schema it validates processed records with need not check them.
             let (judgements, result) = match flavour {
                 Flavour::Public => (
                     json!({"type": "array", "items": {"enum": ["ok", "ng"]}, "readOnly": true}),

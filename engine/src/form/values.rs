@@ -10,13 +10,21 @@ use super::{FieldKind, MeasurementSpec};
 use crate::rules::fast::member;
 
 /// A copy of the template with `values` in place; its judgements and result stay `null`
-/// until [`judge`] fills them in or drops them.
+/// until [`judge`] fills them in or drops them (row rules that read the parent before then
+/// get a copy [`without_places`]).
 pub(super) fn measurement_of(template: &Map<String, Value>, values: Vec<Value>) -> Value {
     let mut object = template.clone();
     if let Some(slot) = object.values_mut().next() {
         *slot = Value::Array(values);
     }
     Value::Object(object)
+}
+
+/// A copy of a measurement without the template's places still empty: what it looks like
+/// before it is judged.
+pub(super) fn without_places(object: &Map<String, Value>) -> Map<String, Value> {
+    let place = |key: &str, value: &Value| value.is_null() && matches!(key, "judgements" | "result");
+    object.iter().filter(|(key, value)| !place(key, value)).map(|(key, value)| (key.clone(), value.clone())).collect()
 }
 
 /// Adds per-value and overall OK/NG to a measurement and checks the number of values.

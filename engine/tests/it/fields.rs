@@ -250,6 +250,22 @@ fn subtables() {
 }
 
 #[test]
+fn rows_reading_the_whole_parent_see_a_measurement_not_judged_yet_without_empty_places() {
+    // `parent["m"]` names no member, so the rows read the whole parent and do not wait for
+    // the measurement, which comes later and is judged after them.
+    let def = json!({"key": "t", "name": "T", "fields": [
+        {"key": "items", "type": "subtable", "fields": [
+            {"key": "c", "type": "computed", "expr": "parent[\"m\"]"},
+            {"key": "n", "type": "computed", "expr": "parent[\"m\"].len()"}
+        ]},
+        {"key": "m", "type": "measurement", "usl": 10}
+    ]});
+    let record = process_ok(&def, json!({"items": [{}], "m": [1]}));
+    assert_eq!(record["items"][0], json!({"c": {"values": [1]}, "n": 1}));
+    assert_eq!(record["m"], json!({"values": [1], "judgements": ["ok"], "result": "ok"}));
+}
+
+#[test]
 fn layout_items_carry_no_data() {
     let def = json!({"key": "t", "name": "T", "fields": [
         {"key": "head", "type": "section", "label": {"en": "Head", "zh-CN": "表头"}, "fields": [
