@@ -123,3 +123,18 @@ fn references_are_found_lexically() {
     // Keys of a map literal read nothing; the values do.
     assert_eq!(names("#{ grade: \"A\", min: score, total : n }"), vec!["score", "n"]);
 }
+
+#[test]
+fn long_flat_chains_are_refused_at_compile_time() {
+    // Chains nest without parentheses. rhai counts their depth, so they are refused before
+    // the fast path (which recurses as deep as the chain) ever parses them.
+    let chains = [
+        format!("x{}", " + x".repeat(20_000)),
+        format!("{}true", "!".repeat(20_000)),
+        format!("x{}", " == x".repeat(20_000)),
+        format!("x > 0{}", " && x > 0".repeat(20_000)),
+    ];
+    for source in &chains {
+        assert_eq!(limit(source), "max_expr_depth");
+    }
+}
