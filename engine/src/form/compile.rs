@@ -66,14 +66,9 @@ pub(super) struct Level {
     pub parent_reads: ParentReads,
     /// Whether any slot may take its value from elsewhere than the submission.
     pub fills_in: bool,
-    /// A measurement's object with its keys in place and no values, copied for each
-    /// measurement sent as a bare list: copying a map copies its hash table, where inserting
-    /// the keys would hash each with SipHash (`serde_json`'s maps).
+    /// The measurement template (see `values::measurement_template`).
     pub measurement: Map<String, Value>,
 }
-
-/// The keys of a processed measurement, in this order in [`Level::measurement`].
-const MEASUREMENT_KEYS: [&str; 3] = ["values", "judgements", "result"];
 
 /// The parent fields row rules read: none, some (`parent.qty`), or the whole record (when
 /// `parent` is used other than through a property).
@@ -371,7 +366,7 @@ fn build_level(
     }
     let index: HashMap<String, usize, KeyHasher> = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
     let order = evaluation_order(&slots, &index, &data.iter().map(|(f, _)| path_of(f)).collect::<Vec<_>>(), issues);
-    let measurement = MEASUREMENT_KEYS.iter().map(|key| ((*key).to_owned(), Value::Null)).collect();
+    let measurement = super::values::measurement_template();
     let fills_in = slots.iter().any(|slot| slot.fills_in);
     Level { slots, order, index, max_rows: None, parent_reads, fills_in, measurement }
 }

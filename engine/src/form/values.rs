@@ -9,6 +9,13 @@ use super::tracked::Base;
 use super::{FieldKind, MeasurementSpec};
 use crate::rules::fast::member;
 
+/// A measurement's object with its keys in place (`values` first) and no values, built once
+/// per level and copied for each measurement sent as a bare list: copying a map copies its
+/// hash table, where inserting the keys would hash each with SipHash (`serde_json`'s maps).
+pub(super) fn measurement_template() -> Map<String, Value> {
+    ["values", "judgements", "result"].iter().map(|key| ((*key).to_owned(), Value::Null)).collect()
+}
+
 /// A copy of the template with `values` in place; its judgements and result stay `null`
 /// until [`judge`] fills them in or drops them (row rules that read the parent before then
 /// get a copy [`without_places`]).
@@ -20,11 +27,18 @@ pub(super) fn measurement_of(template: &Map<String, Value>, values: Vec<Value>) 
     Value::Object(object)
 }
 
-/// A copy of a measurement without the template's places still empty: what it looks like
-/// before it is judged.
+/// Whether a member is one of the template's places still empty.
+fn empty_place(key: &str, value: &Value) -> bool {
+    value.is_null() && matches!(key, "judgements" | "result")
+}
+
+/// A copy of a measurement without its empty places: what it looks like before it is judged.
 pub(super) fn without_places(object: &Map<String, Value>) -> Map<String, Value> {
-    let place = |key: &str, value: &Value| value.is_null() && matches!(key, "judgements" | "result");
-    object.iter().filter(|(key, value)| !place(key, value)).map(|(key, value)| (key.clone(), value.clone())).collect()
+    object
+        .iter()
+        .filter(|(key, value)| !empty_place(key, value))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
 }
 
 /// Adds per-value and overall OK/NG to a measurement and checks the number of values.
@@ -45,7 +59,7 @@ pub(super) fn judge(
             put(object, "result", Value::from(if all_ok { "ok" } else { "ng" }));
         }
         // Not judged: the template's empty places go.
-        None => object.retain(|key, value| !(value.is_null() && matches!(key.as_str(), "judgements" | "result"))),
+        None => object.retain(|key, value| !empty_place(key, value)),
     }
 }
 

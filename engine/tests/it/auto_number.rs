@@ -22,6 +22,10 @@ fn formats_and_scopes() {
     check("N-{seq:2}", "2026-03-09", 12345, "N-12345", "");
     check("{yyyy}/{yy}-{seq:12}", "0999-01-01", u64::MAX, "0999/99-18446744073709551615", "09990999");
     check("{seq:3}", "2026-03-09", 0, "000", "");
+    // Years outside what dates parse to are formatted as `{:04}` and `{:02}` would.
+    let years = AutoNumberPattern::parse("{yyyy}/{yy}-{seq}").unwrap();
+    assert_eq!(years.format(Date { year: -5, month: 1, day: 1 }, 1), "-005/95-1");
+    assert_eq!(years.format(Date { year: 12345, month: 1, day: 1 }, 1), "12345/45-1");
 }
 
 #[test]
